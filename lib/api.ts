@@ -1,0 +1,33 @@
+/**
+ * workflow-redis/api: the runtime API, called from routes, jobs and scripts
+ * (never inside a workflow).
+ * @packageDocumentation
+ */
+export { configure, closeWorkflowClient, DEFAULT_MAX_PAYLOAD_BYTES } from './runtime/config.js';
+export type { WorkflowConfig } from './runtime/config.js';
+export { resumeHook, getHookByToken } from './runtime/hooks.js';
+export type { HookInfo } from './runtime/hooks.js';
+export { start } from './runtime/start.js';
+export type { StartOptions } from './runtime/start.js';
+export { getRun, Run } from './runtime/run.js';
+export type { RunInfo, WorkflowEvent } from './runtime/run.js';
+export { listRuns } from './runtime/list-runs.js';
+export type { ListRunsOptions, RunPage } from './runtime/list-runs.js';
+export type { RunStatus } from './redis/keys.js';
+export {
+  WorkflowError,
+  HookNotFoundError,
+  HookConflictError,
+  PayloadTooLargeError,
+  SerializationError,
+  InvalidArgumentError,
+  WorkflowRunNotFoundError,
+  WorkflowRunFailedError,
+  WorkflowRunCancelledError,
+  WorkflowNotRegisteredError,
+  StepNotRegisteredError,
+  NondeterminismError,
+  EntityConflictError,
+  RunExpiredError,
+} from './errors/errors.js';
+export { HookPayloadValidationError } from './authoring/hooks.js';

@@ -1,0 +1,59 @@
+/**
+ * Workflows and steps are plain functions registered by name (no compiler).
+ * Names are stored in the event log: keep them stable across deploys.
+ */
+import { InvalidArgumentError } from '../errors/errors.js';
+
+/** A registered workflow: pass it to `start()` and to `createWorker({ workflows })`. */
+export interface Workflow<Args extends unknown[] = any[], R = any> {
+  readonly workflowName: string;
+  readonly fn: (...args: Args) => Promise<R> | R;
+}
+
+/** Options of a step. */
+export interface StepOptions {
+  /** Retries after the first attempt (default 3, so 4 attempts). `0` = one attempt. */
+  maxRetries?: number;
+}
+
+/** A registered step. */
+export interface StepDefinition<Args extends unknown[] = any[], R = any> {
+  readonly stepName: string;
+  readonly fn: (...args: Args) => Promise<R> | R;
+  readonly maxRetries: number;
+}
+
+const workflows = new Map<string, Workflow>();
+const steps = new Map<string, StepDefinition>();
+
+const NAME_RE = /^[A-Za-z0-9_.:/@-]{1,200}$/;
+
+export function assertName(kind: 'workflow' | 'step', name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+    throw new InvalidArgumentError(
+      `Invalid ${kind} name ${JSON.stringify(name)}: use 1-200 letters, digits or '_ . : / @ -'.`,
+    );
+  }
+}
+
+export function registerWorkflow(w: Workflow): void {
+  const existing = workflows.get(w.workflowName);
+  if (existing && existing.fn !== w.fn) {
+    // Re-registration replaces (hot reload, tests); the name is what the log refers to.
+  }
+  workflows.set(w.workflowName, w);
+}
+
+export function registerStep(s: StepDefinition): void {
+  steps.set(s.stepName, s);
+}
+
+/** The workflow registered under `name`, if any. */
+export function getWorkflow(name: string): Workflow | undefined {
+  return workflows.get(name);
+}
+
+/** The step registered under `name`, if any. */
+export function getStep(name: string): StepDefinition | undefined {
+  return steps.get(name);
+}

@@ -1,0 +1,47 @@
+/** defineWorkflow and defineStep: plain functions registered by name. */
+import { InvalidArgumentError } from '../errors/errors.js';
+import { currentExecution } from '../replay/context.js';
+import { assertName, registerStep, registerWorkflow, type StepDefinition, type StepOptions, type Workflow } from './registry.js';
+
+/**
+ * Registers an async function as a workflow under a stable name and returns
+ * the handle to pass to `start()` and `createWorker({ workflows })`.
+ * The body is replayed from the event log on every wake-up: keep it
+ * deterministic (use steps for I/O, `sleep` for time).
+ */
+export function defineWorkflow<Args extends unknown[], R>(
+  name: string,
+  fn: (...args: Args) => Promise<R> | R,
+): Workflow<Args, R> {
+  assertName('workflow', name);
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`defineWorkflow("${name}", fn): fn must be a function.`);
+  const wf: Workflow<Args, R> = Object.freeze({ workflowName: name, fn });
+  registerWorkflow(wf as Workflow);
+  return wf;
+}
+
+/**
+ * Registers a step and returns a function with `fn`'s signature. Inside a
+ * workflow a call is durable: recorded, run with retries (`maxRetries`,
+ * default 3), and its result replayed later. Outside a workflow it simply runs `fn`.
+ */
+export function defineStep<Args extends unknown[], R>(
+  name: string,
+  fn: (...args: Args) => Promise<R> | R,
+  opts: StepOptions = {},
+): ((...args: Args) => Promise<Awaited<R>>) & { readonly stepName: string } {
+  assertName('step', name);
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`defineStep("${name}", fn): fn must be a function.`);
+  const maxRetries = opts.maxRetries ?? 3;
+  if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+    throw new InvalidArgumentError(`defineStep("${name}"): maxRetries must be an integer >= 0.`);
+  }
+  const def: StepDefinition<Args, R> = { stepName: name, fn, maxRetries };
+  registerStep(def as StepDefinition);
+  const call = (...args: Args): Promise<Awaited<R>> => {
+    const ex = currentExecution();
+    if (!ex) return Promise.resolve().then(() => fn(...args)) as Promise<Awaited<R>>;
+    return ex.callStep(name, args, maxRetries) as Promise<Awaited<R>>;
+  };
+  return Object.assign(call, { stepName: name });
+}

@@ -1,0 +1,195 @@
+/**
+ * Every error class of workflow-redis. Errors are recognised by `name` (stable
+ * across duplicate copies of the package), and each message says what to do.
+ * Messages never include hook tokens or payloads: tokens are on `.token`.
+ */
+
+/** Base class of the errors raised by workflow-redis itself. */
+export class WorkflowError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+  /** True when `err` is an error of this class (matched by name, so it works across package copies). */
+  static is<T extends typeof WorkflowError>(this: T, err: unknown): err is InstanceType<T> {
+    return err instanceof Error && err.name === this.name;
+  }
+}
+
+/** The token is unknown, its hook was disposed, or its run has finished. */
+export class HookNotFoundError extends WorkflowError {
+  /** The token that was looked up. */
+  readonly token: string;
+  constructor(token: string) {
+    super('Hook not found');
+    this.token = token;
+  }
+}
+
+/** A hook's token is held by another live hook (of any run, this one included). */
+export class HookConflictError extends WorkflowError {
+  readonly token: string;
+  readonly conflictingRunId: string | undefined;
+  constructor(token: string, conflictingRunId?: string) {
+    super(
+      `Hook token is already in use by another live hook (run "${conflictingRunId ?? 'unknown'}"). ` +
+        'Use a token unique among live hooks, or dispose the other hook first.',
+    );
+    this.token = token;
+    this.conflictingRunId = conflictingRunId;
+  }
+}
+
+/** A serialised payload or argument is larger than the configured limit. */
+export class PayloadTooLargeError extends WorkflowError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number, what = 'payload') {
+    super(
+      `The ${what} is ${size} bytes once serialised, over the limit of ${limit} bytes. ` +
+        'Send a reference (an id or URL) instead, or raise `maxPayloadBytes` with configure().',
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** A value cannot be round-tripped by superjson (a function, a symbol, a Promise...). */
+export class SerializationError extends WorkflowError {
+  /** Where in the value the problem is, e.g. `payload.items[2].fn`. */
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(
+      `Cannot serialise ${path}: ${problem}. Payloads, arguments and results must be data ` +
+        '(objects, arrays, strings, numbers, booleans, null, undefined, Date, Map, Set, BigInt, RegExp, Error, URL).',
+    );
+    this.path = path;
+  }
+}
+
+/** An argument has the wrong type or shape; nothing was written. */
+export class InvalidArgumentError extends WorkflowError {}
+
+/** No run with this id exists (or it has expired from Redis). */
+export class WorkflowRunNotFoundError extends WorkflowError {
+  readonly runId: string;
+  constructor(runId: string) {
+    super(`Workflow run "${runId}" not found`);
+    this.runId = runId;
+  }
+}
+
+/** The run ended with an error; `returnValue` rejects with this. */
+export class WorkflowRunFailedError extends WorkflowError {
+  readonly runId: string;
+  /** The stored error: `{ name, message, stack }`. */
+  readonly error: { name?: string; message: string; stack?: string };
+  constructor(runId: string, error: { name?: string; message: string; stack?: string }) {
+    super(`Workflow run "${runId}" failed: ${error.message}`);
+    this.runId = runId;
+    this.error = error;
+  }
+}
+
+/** The run was cancelled; `returnValue` rejects with this. */
+export class WorkflowRunCancelledError extends WorkflowError {
+  readonly runId: string;
+  constructor(runId: string) {
+    super(`Workflow run "${runId}" was cancelled`);
+    this.runId = runId;
+  }
+}
+
+/** `start()` or a worker met a workflow name that no `defineWorkflow` registered. */
+export class WorkflowNotRegisteredError extends WorkflowError {
+  readonly workflowName: string;
+  constructor(workflowName: string) {
+    super(
+      `No workflow is registered as "${workflowName}". Import the module that calls defineWorkflow("${workflowName}", ...) ` +
+        'before start(), and pass it to createWorker({ workflows }).',
+    );
+    this.workflowName = workflowName;
+  }
+}
+
+/** A step name that no `defineStep` registered in this process. */
+export class StepNotRegisteredError extends WorkflowError {
+  readonly stepName: string;
+  constructor(stepName: string) {
+    super(`No step is registered as "${stepName}" in this worker. Import the module that defines it in the worker process.`);
+    this.stepName = stepName;
+  }
+}
+
+/** The workflow code no longer makes the calls recorded in its event log. */
+export class NondeterminismError extends WorkflowError {}
+
+/** The transition is not allowed in the entity's current state (a duplicate or a late write). */
+export class EntityConflictError extends WorkflowError {}
+
+/** The run has already finished; the write was refused. */
+export class RunExpiredError extends WorkflowError {
+  readonly runId: string;
+  constructor(runId: string) {
+    super(`Workflow run "${runId}" has already finished`);
+    this.runId = runId;
+  }
+}
+
+/** A step was delivered before its retry time. */
+export class TooEarlyError extends WorkflowError {
+  /** Epoch milliseconds at which the step may start. */
+  readonly retryAt: number;
+  constructor(retryAt: number) {
+    super(`Too early: retry at ${new Date(retryAt).toISOString()}`);
+    this.retryAt = retryAt;
+  }
+}
+
+/** Another worker took over the run; this worker's writes were refused. */
+export class FencedError extends WorkflowError {}
+
+/** Another worker holds the run's replay lease. */
+export class LeaseBusyError extends WorkflowError {
+  readonly retryInMs: number;
+  constructor(retryInMs: number) {
+    super('The run is being replayed by another worker');
+    this.retryInMs = retryInMs;
+  }
+}
+
+/** Throw from a step to fail it at once, with no retry. */
+export class FatalError extends Error {
+  readonly fatal = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'FatalError';
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+  /** True when `err` is a FatalError (matched by name). */
+  static is(err: unknown): err is FatalError {
+    return err instanceof Error && err.name === 'FatalError';
+  }
+}
+
+/** Options of {@link RetryableError}. */
+export interface RetryableErrorOptions {
+  /** Delay before the next attempt: milliseconds, a duration string (`'2s'`) or a Date. */
+  retryAfter?: number | string | Date;
+}
+
+/** Throw from a step to retry it after a delay (counts against `maxRetries`). */
+export class RetryableError extends Error {
+  readonly retryAfter: number | string | Date | undefined;
+  constructor(message: string, options: RetryableErrorOptions = {}) {
+    super(message);
+    this.name = 'RetryableError';
+    this.retryAfter = options.retryAfter;
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+  /** True when `err` is a RetryableError (matched by name). */
+  static is(err: unknown): err is RetryableError {
+    return err instanceof Error && err.name === 'RetryableError';
+  }
+}

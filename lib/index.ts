@@ -1,0 +1,14 @@
+/**
+ * workflow-redis: the authoring API, imported by workflow and step code.
+ * @packageDocumentation
+ */
+export { defineWorkflow, defineStep } from './authoring/workflow.js';
+export { createHook, defineHook, sleep, Hook, HookPayloadValidationError } from './authoring/hooks.js';
+export type { HookOptions, TypedHook } from './authoring/hooks.js';
+export { getWorkflowMetadata, getStepMetadata } from './authoring/metadata.js';
+export type { Workflow, StepOptions } from './authoring/registry.js';
+export type { Duration } from './authoring/duration.js';
+export type { StepMetadata, WorkflowMetadata } from './replay/context.js';
+export { FatalError, RetryableError } from './errors/errors.js';
+export type { RetryableErrorOptions } from './errors/errors.js';
+export { registerSerializableClass } from './serialization/codec.js';

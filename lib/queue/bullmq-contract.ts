@@ -1,0 +1,107 @@
+/**
+ * The contract with BullMQ that makes resumeHook one atomic script: we wrap
+ * BullMQ's own addStandardJob Lua (read from the installed bullmq at load time,
+ * never copied) as a local function of our scripts, and we build its KEYS and
+ * ARGV with BullMQ's public Job#addJob through an intercepting client.
+ *
+ * bullmq is pinned exactly in package.json; {@link checkBullmqContract} runs at
+ * start-up and test/bullmq-contract.test.ts fails if an upgrade breaks it.
+ */
+import { createRequire } from 'node:module';
+import { Job, type Queue } from 'bullmq';
+
+const require = createRequire(import.meta.url);
+
+/** The bullmq version this release was built and tested against. */
+export const BULLMQ_TESTED_VERSION = '6.7.0';
+
+/** Stands for the run id in a captured job template; replaced inside Lua. */
+export const RUN_ID_PLACEHOLDER = '__wfr_run_id__';
+
+interface BullScript {
+  name: string;
+  content: string;
+  keys: number;
+}
+
+let cachedLua: string | undefined;
+
+function loadAddStandardJob(): BullScript {
+  let mod: { addStandardJob?: BullScript };
+  try {
+    mod = require('bullmq/dist/cjs/scripts/addStandardJob-9.js');
+  } catch (err) {
+    throw new Error(
+      `workflow-redis needs bullmq ${BULLMQ_TESTED_VERSION} (its addStandardJob-9 script was not found: ${(err as Error).message}). ` +
+        `Install the pinned version: npm install bullmq@${BULLMQ_TESTED_VERSION}`,
+    );
+  }
+  const s = mod.addStandardJob;
+  if (!s || s.name !== 'addStandardJob' || s.keys !== 9 || typeof s.content !== 'string') {
+    throw new Error(`bullmq contract changed: addStandardJob is not a 9-key script. Pin bullmq@${BULLMQ_TESTED_VERSION}.`);
+  }
+  for (const needle of ['cmsgpack.unpack(ARGV[1])', 'local data = ARGV[2]', 'cmsgpack.unpack(ARGV[3])']) {
+    if (!s.content.includes(needle)) {
+      throw new Error(`bullmq contract changed: addStandardJob no longer reads "${needle}". Pin bullmq@${BULLMQ_TESTED_VERSION}.`);
+    }
+  }
+  if (/^#!/.test(s.content)) throw new Error('bullmq contract changed: addStandardJob has a shebang');
+  return s;
+}
+
+/** BullMQ's addStandardJob as a Lua local function `bullAddStandardJob(KEYS, ARGV)`. */
+export function bullAddStandardJobLua(): string {
+  cachedLua ??= `local function bullAddStandardJob(KEYS, ARGV)\n${loadAddStandardJob().content}\nend\n`;
+  return cachedLua;
+}
+
+/** KEYS and ARGV for our scripts' enqueueReplay include (see lua/includes/enqueueReplay.lua). */
+export interface ReplayJobTemplate {
+  /** BullMQ's 9 keys of the workflow queue. */
+  keys: string[];
+  /** placeholder, packed args, job data (JSON), packed opts. */
+  argv: [string, Buffer | string, string, Buffer | string];
+}
+
+/** Options of the replay jobs (deduplicated per run; see SPEC §4). */
+export function replayJobOptions(runId: string) {
+  return {
+    deduplication: { id: runId, keepLastIfActive: true },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+    attempts: 10,
+    backoff: { type: 'exponential', delay: 500 },
+  };
+}
+
+/** Captures, once per queue, the arguments BullMQ would send for a replay job. */
+export async function captureReplayJobTemplate(queue: Queue): Promise<ReplayJobTemplate> {
+  let captured: { name: string; args: unknown[] } | undefined;
+  const interceptor = {
+    runCommand: async (name: string, args: unknown[]) => {
+      captured = { name, args };
+      return 'captured';
+    },
+  };
+  const job = new Job(queue, 'replay', { runId: RUN_ID_PLACEHOLDER }, replayJobOptions(RUN_ID_PLACEHOLDER) as never);
+  await job.addJob(interceptor as never);
+  if (!captured || !captured.name.startsWith('addStandardJob:') || captured.args.length !== 12) {
+    throw new Error(
+      `bullmq contract changed: Job#addJob sent ${captured?.name ?? 'nothing'} with ${captured?.args.length ?? 0} args ` +
+        `(expected addStandardJob with 12). Pin bullmq@${BULLMQ_TESTED_VERSION}.`,
+    );
+  }
+  const a = captured.args;
+  const data = String(a[10]);
+  if (!data.includes(RUN_ID_PLACEHOLDER)) throw new Error('bullmq contract changed: job data is not ARGV[2]');
+  return {
+    keys: a.slice(0, 9).map(String),
+    argv: [RUN_ID_PLACEHOLDER, a[9] as Buffer, data, a[11] as Buffer],
+  };
+}
+
+/** Fails fast when the installed bullmq does not match what our scripts wrap. */
+export async function checkBullmqContract(queue: Queue): Promise<void> {
+  bullAddStandardJobLua();
+  await captureReplayJobTemplate(queue);
+}

@@ -1,0 +1,97 @@
+/**
+ * The one module that builds Redis key names. No other file, TypeScript or Lua,
+ * writes a key string: Lua receives keys through KEYS, or, where a script must
+ * reach a run it only learns about from data (a token lookup), through a
+ * template built here (see {@link Keyspace.runTemplates}).
+ *
+ * Every key of a prefix carries the same hash tag (`{wf}`), so every multi-key
+ * script is valid on Redis Cluster; the BullMQ queues use the tag as their prefix.
+ */
+
+/** Placeholder that stands for a run id inside a key template. Run ids never contain NUL. */
+export const RUN_ID_SLOT = '\u0000';
+
+/** Names of the BullMQ queues (inside the tagged prefix). */
+export const QUEUE_NAMES = { workflows: 'workflows', steps: 'steps' } as const;
+
+/** Run statuses, mirrored by the run hash and the status indexes. */
+export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+/** Checks a key prefix: letters, digits and `_ . : -`, no braces (the tag is added here). */
+export function isValidPrefix(prefix: unknown): prefix is string {
+  return typeof prefix === 'string' && PREFIX_RE.test(prefix);
+}
+
+/** Builds every key of one prefix. */
+export function createKeyspace(prefix = 'wf') {
+  if (!isValidPrefix(prefix)) {
+    throw new TypeError(
+      `Invalid key prefix ${JSON.stringify(prefix)}: use 1-64 letters, digits, '_', '.', ':' or '-' (no braces; the hash tag is added for you).`,
+    );
+  }
+  const tag = `{${prefix}}`;
+  const k = (...parts: string[]) => [tag, ...parts].join(':');
+  const run = (runId: string) => k('run', runId);
+  const ks = {
+    prefix,
+    tag,
+    /** BullMQ `prefix` option: queue keys become `{wf}:<queue>:*`, in the same slot. */
+    bullPrefix: tag,
+    /** HASH: the run's materialised view (status, input, output, epoch, tail...). */
+    run,
+    /** STREAM: the run's event log, the source of truth. */
+    runEvents: (runId: string) => `${run(runId)}:events`,
+    /** HASH: stepId -> step state (JSON). */
+    runSteps: (runId: string) => `${run(runId)}:steps`,
+    /** HASH: waitId -> wait state (JSON). */
+    runWaits: (runId: string) => `${run(runId)}:waits`,
+    /** HASH: hookId -> hook state (JSON: token, state). */
+    runHooks: (runId: string) => `${run(runId)}:hooks`,
+    /** HASH: client-minted resume id -> event id (idempotent re-sends). */
+    runResumes: (runId: string) => `${run(runId)}:resumes`,
+    /** STRING: the replay lease (owner token, PX ttl). */
+    runLease: (runId: string) => `${run(runId)}:lease`,
+    /** HASH: token -> hook record (JSON) for every live hook of the prefix. */
+    hooks: () => k('hooks'),
+    /** ZSET: every run by creation time (ms). */
+    runsAll: () => k('runs'),
+    /** ZSET: runs of one status by creation time. */
+    runsByStatus: (status: RunStatus) => k('runs', 'status', status),
+    /** ZSET: runs of one workflow by creation time. */
+    runsByWorkflow: (workflowName: string) => k('runs', 'workflow', workflowName),
+    /** STRING: idempotency key -> run id. */
+    idempotency: (key: string) => k('idem', key),
+    /** Pub/sub channel announcing finished runs (message: run id). */
+    runFinishedChannel: () => k('run-finished'),
+    /** STRING: leader lock of the periodic reconciler. */
+    reconcilerLock: () => k('reconciler'),
+  };
+  return {
+    ...ks,
+    /** All status index keys in {@link RUN_STATUSES} order (scripts move runs between them). */
+    statusKeys: () => RUN_STATUSES.map((s) => ks.runsByStatus(s)),
+    /** Key templates (run id replaced by {@link RUN_ID_SLOT}) for scripts that find the run from a token. */
+    runTemplates: () => ({
+      run: ks.run(RUN_ID_SLOT),
+      events: ks.runEvents(RUN_ID_SLOT),
+      hooks: ks.runHooks(RUN_ID_SLOT),
+      resumes: ks.runResumes(RUN_ID_SLOT),
+    }),
+    /** The per-run keys that scripts touching one run receive, in a fixed order. */
+    runKeys: (runId: string) => [
+      ks.run(runId),
+      ks.runEvents(runId),
+      ks.runSteps(runId),
+      ks.runWaits(runId),
+      ks.runHooks(runId),
+      ks.runResumes(runId),
+      ks.runLease(runId),
+    ],
+  };
+}
+
+/** The key builder of one prefix. */
+export type Keyspace = ReturnType<typeof createKeyspace>;

@@ -1,0 +1,40 @@
+--[[
+  Takes the run's replay lease for one worker and bumps the run's epoch (the
+  fence every later write of this replay checks). run_started: a pending run
+  becomes running; a running run stays as it is (idempotent, no event).
+
+  KEYS[1] run hash   KEYS[2] run stream   KEYS[3] lease
+  KEYS[4..8] status indexes (pending, running, completed, failed, cancelled)
+  ARGV[1] owner (unique per job attempt)   ARGV[2] lease ttl ms
+
+  Returns {0, epoch, status, startedAt, tail, seen, workflowName}
+          | {-1} no such run | {-2, status} the run has finished
+          | {-7, pttl} another owner holds the lease
+]]
+--- @include "codes"
+--- @include "now"
+--- @include "appendEvent"
+--- @include "runStatus"
+
+local runKey, streamKey, leaseKey = KEYS[1], KEYS[2], KEYS[3]
+local r = redis.call('HMGET', runKey, 'status', 'runId')
+local status, runId = r[1], r[2]
+if not status then return { ERR_RUN_NOT_FOUND } end
+if TERMINAL[status] then return { ERR_RUN_EXPIRED, status } end
+
+local holder = redis.call('GET', leaseKey)
+if holder and holder ~= ARGV[1] then
+  return { ERR_LEASE_BUSY, redis.call('PTTL', leaseKey) }
+end
+redis.call('SET', leaseKey, ARGV[1], 'PX', ARGV[2])
+local epoch = redis.call('HINCRBY', runKey, 'epoch', 1)
+
+if status == 'pending' then
+  local now = nowMs()
+  appendEvent(streamKey, runKey, 'run_started', '', sjData({}), now)
+  moveRunStatus(runKey, statusKeyMap(4), runId, 'pending', 'running', now)
+  redis.call('HSET', runKey, 'startedAt', now)
+  status = 'running'
+end
+local f = redis.call('HMGET', runKey, 'startedAt', 'tail', 'seen', 'workflowName')
+return { OK, epoch, status, f[1] or '', f[2] or '', f[3] or '', f[4] or '' }

@@ -1,0 +1,46 @@
+--[[
+  run_created: creates a run and puts it on the workflow queue, atomically.
+  Idempotent on the run id and on the idempotency key.
+
+  KEYS[1]  run hash            KEYS[2]  run stream
+  KEYS[3]  idempotency key (a dummy key when ARGV[5] == '0')
+  KEYS[4]  runs index (all)    KEYS[5]  runs index (status pending)
+  KEYS[6]  runs index (workflow name)
+  KEYS[7..15] BullMQ addStandardJob keys of the workflow queue
+  ARGV[1]  run id              ARGV[2]  workflow name
+  ARGV[3]  event data (superjson {workflowName, input})
+  ARGV[4]  input (superjson)   ARGV[5]  '1' when an idempotency key is set
+  ARGV[6..9] BullMQ job template (placeholder, packed args, data, packed opts)
+
+  Returns {0, runId} created | {1, runId} already existed (nothing written)
+          | {-3, existingWorkflowName} the run id belongs to another workflow
+]]
+--- @bullmq
+--- @include "codes"
+--- @include "now"
+--- @include "appendEvent"
+--- @include "enqueueReplay"
+
+local runKey, streamKey = KEYS[1], KEYS[2]
+local runId, workflowName = ARGV[1], ARGV[2]
+
+if ARGV[5] == '1' then
+  local existing = redis.call('GET', KEYS[3])
+  if existing then return { 1, existing } end
+end
+local existingName = redis.call('HGET', runKey, 'workflowName')
+if existingName then
+  if existingName ~= workflowName then return { ERR_ENTITY_CONFLICT, existingName } end
+  return { 1, runId }
+end
+
+local now = nowMs()
+redis.call('HSET', runKey, 'runId', runId, 'workflowName', workflowName, 'status', 'pending',
+  'input', ARGV[4], 'createdAt', now, 'updatedAt', now, 'epoch', 0)
+appendEvent(streamKey, runKey, 'run_created', '', ARGV[3], now)
+redis.call('ZADD', KEYS[4], now, runId)
+redis.call('ZADD', KEYS[5], now, runId)
+redis.call('ZADD', KEYS[6], now, runId)
+if ARGV[5] == '1' then redis.call('SET', KEYS[3], runId) end
+enqueueReplay(runId, now)
+return { OK, runId }

@@ -1,0 +1,69 @@
+/**
+ * Loads the Lua scripts of lib/redis/lua: expands `--- @include "name"` lines
+ * (each include once per script), prepends BullMQ's own addStandardJob as a
+ * local function where a script says `--- @bullmq`, and registers each script
+ * with ioredis `defineCommand` under a content-hashed name (EVALSHA, with EVAL
+ * on NOSCRIPT after a restart or failover).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis, Cluster } from 'ioredis';
+import { bullAddStandardJobLua } from '../queue/bullmq-contract.js';
+
+const LUA_DIR = new URL('./lua/', import.meta.url);
+
+/** Names of the entry scripts (one file per atomic transition). */
+export const SCRIPT_NAMES = [
+  'createRun',
+  'resumeHook',
+  'acquireRun',
+  'releaseRun',
+  'renewLease',
+  'commitReplay',
+  'startStep',
+  'finishStep',
+  'completeWait',
+  'cancelRun',
+  'wakeRun',
+] as const;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+function readLua(relative: string): string {
+  return readFileSync(new URL(relative, LUA_DIR), 'utf8');
+}
+
+/** Builds the full text of one script (includes expanded, BullMQ wrapped in). */
+export function buildScript(name: ScriptName): string {
+  const included = new Set<string>();
+  const expand = (text: string, stack: string[]): string =>
+    text.replace(/^--- @include "([A-Za-z0-9_]+)"\s*$/gm, (_m, inc: string) => {
+      if (stack.includes(inc)) throw new Error(`Lua include cycle: ${[...stack, inc].join(' -> ')}`);
+      if (included.has(inc)) return `-- (${inc} already included)`;
+      included.add(inc);
+      return expand(readLua(`includes/${inc}.lua`), [...stack, inc]);
+    });
+  let body = expand(readLua(`${name}.lua`), [name]);
+  if (/^--- @bullmq\s*$/m.test(body)) body = `${bullAddStandardJobLua()}\n${body}`;
+  return body;
+}
+
+/** Calls registered scripts on one connection. */
+export class ScriptRunner {
+  private readonly names = new Map<ScriptName, string>();
+
+  constructor(private readonly client: Redis | Cluster) {
+    for (const name of SCRIPT_NAMES) {
+      const lua = buildScript(name);
+      const sha = createHash('sha1').update(lua).digest('hex').slice(0, 12);
+      const command = `wfr_${name}_${sha}`;
+      if (typeof (client as any)[command] !== 'function') client.defineCommand(command, { lua });
+      this.names.set(name, command);
+    }
+  }
+
+  /** Runs a script; keys and arguments are passed as KEYS and ARGV. */
+  run(name: ScriptName, keys: readonly string[], argv: readonly (string | number | Buffer)[]): Promise<any> {
+    const command = this.names.get(name)!;
+    return (this.client as any)[command](keys.length, ...keys, ...argv);
+  }
+}

@@ -1,0 +1,104 @@
+/** Types shared by the store, the runtime API and the replay engine. */
+import type { RunStatus } from './keys.js';
+
+/** Event types: the official vocabulary (see SPEC §3). */
+export type EventType =
+  | 'run_created'
+  | 'run_started'
+  | 'run_completed'
+  | 'run_failed'
+  | 'run_cancelled'
+  | 'step_created'
+  | 'step_started'
+  | 'step_retrying'
+  | 'step_completed'
+  | 'step_failed'
+  | 'hook_created'
+  | 'hook_conflict'
+  | 'hook_received'
+  | 'hook_disposed'
+  | 'wait_created'
+  | 'wait_completed';
+
+/** One entry of a run's stream, as stored (data is superjson text). */
+export interface StoredEvent {
+  /** The stream entry id: strictly increasing within the run. */
+  eventId: string;
+  type: EventType;
+  /** stepId, hookId or waitId; '' for run events. */
+  correlationId: string;
+  /** superjson text. */
+  data: string;
+  /** Redis server time, epoch ms. */
+  createdAt: number;
+}
+
+/** A hook record as stored in the token hash. */
+export interface HookRecord {
+  runId: string;
+  hookId: string;
+  token: string;
+  /** superjson text, when the hook has metadata. */
+  metadata?: string;
+  createdAt: number;
+  isWebhook: boolean;
+  /** Webhook response mode (superjson text of a stored Response, or 'manual'). */
+  respondWith?: string;
+}
+
+/** The run hash. */
+export interface RunRecord {
+  runId: string;
+  workflowName: string;
+  status: RunStatus;
+  input?: string;
+  output?: string;
+  error?: string;
+  createdAt: number;
+  startedAt?: number;
+  completedAt?: number;
+  updatedAt?: number;
+  epoch: number;
+  tail?: string;
+  seen?: string;
+}
+
+/** One transition the replay commits (ARGV of commitReplay.lua). */
+export type CommitOp =
+  | { t: 'step_created'; c: string; d: string; n: string; m: 'inline' | 'queue'; i: string }
+  | { t: 'step_started'; c: string; m?: 'inline' | 'queue' }
+  | { t: 'step_completed' | 'step_failed'; c: string; d: string }
+  | { t: 'step_retrying'; c: string; d: string; ra: number }
+  | { t: 'hook_created'; c: string; d: string; tk: string; md?: string; wh: boolean; rw?: string }
+  | { t: 'hook_disposed'; c: string; d: string }
+  | { t: 'wait_created'; c: string; d: string; at: number }
+  | { t: 'wait_completed'; c: string; d: string }
+  | { t: 'run_completed'; c: ''; d: string; out: string }
+  | { t: 'run_failed'; c: ''; d: string; err: string };
+
+/** What commitReplay.lua says about one op. */
+export interface CommitResult {
+  r: 'ok' | 'exists' | 'conflict' | 'missing' | 'too_early' | 'skipped';
+  id?: string;
+  attempt?: number;
+  startedAt?: number;
+  conflictingRunId?: string;
+  at?: number;
+}
+
+/** A step's state in the steps hash (see commitReplay.lua). */
+export interface StepState {
+  /** name */ n: string;
+  /** status */ s: 'pending' | 'running' | 'completed' | 'failed';
+  /** attempts started */ a: number;
+  /** inline in the replay job, or on the step queue */ m: 'inline' | 'queue';
+  /** retry not before (ms) */ ra?: number;
+  /** first start (ms) */ st?: number;
+  /** input (superjson) */ i?: string;
+}
+
+/** A sleep's state in the waits hash. */
+export interface WaitState {
+  s: 'waiting' | 'completed';
+  /** resume at (ms) */ at: number;
+}

@@ -1,0 +1,324 @@
+/**
+ * The Redis event store: typed wrappers around the Lua transitions and the
+ * reads of run hashes, streams and the token hash. Every write goes through a
+ * script; every key comes from the keyspace.
+ */
+import { Queue } from 'bullmq';
+import type { Redis, Cluster } from 'ioredis';
+import { LuaCode, luaError } from '../errors/lua-codes.js';
+import { createKeyspace, QUEUE_NAMES, RUN_STATUSES, type Keyspace, type RunStatus } from './keys.js';
+import { ScriptRunner } from './scripts.js';
+import { captureReplayJobTemplate, type ReplayJobTemplate } from '../queue/bullmq-contract.js';
+import type { CommitOp, CommitResult, EventType, HookRecord, RunRecord, StepState, StoredEvent, WaitState } from './store-types.js';
+
+/** Options of a {@link Store}. */
+export interface StoreOptions {
+  /** Connection for commands (shared by the queues). */
+  client: Redis | Cluster;
+  /** Key prefix (default `wf`). */
+  prefix?: string;
+}
+
+function parseFields(flat: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+  return o;
+}
+
+/** Turns XRANGE replies into events. */
+export function parseStreamEntries(entries: [string, string[]][]): StoredEvent[] {
+  return entries.map(([eventId, flat]) => {
+    const f = parseFields(flat);
+    return {
+      eventId,
+      type: f.type as EventType,
+      correlationId: f.correlationId ?? '',
+      data: f.data ?? '',
+      createdAt: Number(f.createdAt),
+    };
+  });
+}
+
+function parseRun(h: Record<string, string>): RunRecord | null {
+  if (!h.status) return null;
+  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  return {
+    runId: h.runId!,
+    workflowName: h.workflowName!,
+    status: h.status as RunStatus,
+    input: h.input,
+    output: h.output,
+    error: h.error,
+    createdAt: Number(h.createdAt),
+    startedAt: num(h.startedAt),
+    completedAt: num(h.completedAt),
+    updatedAt: num(h.updatedAt),
+    epoch: Number(h.epoch ?? 0),
+    tail: h.tail,
+    seen: h.seen,
+  };
+}
+
+/** The event store of one prefix on one Redis. */
+export class Store {
+  readonly keys: Keyspace;
+  readonly client: Redis | Cluster;
+  readonly scripts: ScriptRunner;
+  /** The BullMQ queue of workflow replays (job data: `{ runId }`). */
+  readonly workflowQueue: Queue;
+  /** The BullMQ queue of steps and timers. */
+  readonly stepQueue: Queue;
+  private template!: ReplayJobTemplate;
+  private readonly statusKeys: string[];
+  private readonly templates: ReturnType<Keyspace['runTemplates']>;
+
+  private constructor(opts: StoreOptions) {
+    this.client = opts.client;
+    this.keys = createKeyspace(opts.prefix ?? 'wf');
+    this.scripts = new ScriptRunner(this.client);
+    const queueOpts = { connection: this.client as Redis, prefix: this.keys.bullPrefix };
+    this.workflowQueue = new Queue(QUEUE_NAMES.workflows, queueOpts);
+    this.stepQueue = new Queue(QUEUE_NAMES.steps, queueOpts);
+    this.statusKeys = this.keys.statusKeys();
+    this.templates = this.keys.runTemplates();
+  }
+
+  /** Opens a store: registers the scripts and captures the BullMQ job template (checks the bullmq contract). */
+  static async open(opts: StoreOptions): Promise<Store> {
+    const store = new Store(opts);
+    store.template = await captureReplayJobTemplate(store.workflowQueue);
+    return store;
+  }
+
+  private get bullKeys(): string[] {
+    return this.template.keys;
+  }
+  private get bullArgv(): (string | Buffer)[] {
+    return this.template.argv;
+  }
+
+  private fail(reply: unknown[], script: string, ctx: { runId?: string; token?: string } = {}): never {
+    throw luaError(Number(reply[0]), reply[1], { script, ...ctx });
+  }
+
+  /** run_created + enqueue. Returns whether this call created the run. */
+  async createRun(p: {
+    runId: string;
+    workflowName: string;
+    input: string;
+    data: string;
+    idempotencyKey?: string;
+  }): Promise<{ runId: string; created: boolean }> {
+    const k = this.keys;
+    const reply = await this.scripts.run(
+      'createRun',
+      [
+        k.run(p.runId),
+        k.runEvents(p.runId),
+        k.idempotency(p.idempotencyKey ?? ''),
+        k.runsAll(),
+        k.runsByStatus('pending'),
+        k.runsByWorkflow(p.workflowName),
+        ...this.bullKeys,
+      ],
+      [p.runId, p.workflowName, p.data, p.input, p.idempotencyKey ? '1' : '0', ...this.bullArgv],
+    );
+    if (reply[0] < 0) this.fail(reply, 'createRun', { runId: p.runId });
+    return { runId: String(reply[1]), created: reply[0] === LuaCode.OK };
+  }
+
+  /** The atomic resume (SPEC §4). Throws HookNotFoundError when the token is not live. */
+  async resumeHook(token: string, data: string, resumeId: string): Promise<{ hook: HookRecord; eventId: string; duplicate: boolean }> {
+    const t = this.templates;
+    const reply = await this.scripts.run(
+      'resumeHook',
+      [this.keys.hooks(), ...this.bullKeys],
+      [token, resumeId, data, t.run, t.events, t.resumes, ...this.bullArgv],
+    );
+    if (reply[0] < 0) this.fail(reply, 'resumeHook', { token });
+    return { hook: JSON.parse(reply[1]) as HookRecord, eventId: String(reply[2]), duplicate: reply[0] === 1 };
+  }
+
+  /** The live hook holding a token, or null. */
+  async getHook(token: string): Promise<HookRecord | null> {
+    const raw = await this.client.hget(this.keys.hooks(), token);
+    return raw ? (JSON.parse(raw) as HookRecord) : null;
+  }
+
+  /** Takes the replay lease and bumps the epoch; appends run_started for a pending run. */
+  async acquireRun(runId: string, owner: string, ttlMs: number) {
+    const k = this.keys;
+    const reply = await this.scripts.run(
+      'acquireRun',
+      [k.run(runId), k.runEvents(runId), k.runLease(runId), ...this.statusKeys],
+      [owner, ttlMs],
+    );
+    if (reply[0] < 0) this.fail(reply, 'acquireRun', { runId });
+    return {
+      epoch: Number(reply[1]),
+      status: String(reply[2]) as RunStatus,
+      startedAt: Number(reply[3]),
+      tail: String(reply[4]),
+      seen: String(reply[5]),
+      workflowName: String(reply[6]),
+    };
+  }
+
+  /** Extends the lease; false when another owner has it. */
+  async renewLease(runId: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.scripts.run('renewLease', [this.keys.runLease(runId)], [owner, ttlMs])) === 1;
+  }
+
+  /** Drops the lease and records the last consumed event. */
+  async releaseRun(runId: string, owner: string, epoch: number, seenEventId: string): Promise<boolean> {
+    const k = this.keys;
+    return (await this.scripts.run('releaseRun', [k.run(runId), k.runLease(runId)], [owner, epoch, seenEventId])) === 1;
+  }
+
+  /** Commits a replay's transitions (fenced by epoch unless epoch is null). */
+  async commit(
+    runId: string,
+    epoch: number | null,
+    ops: CommitOp[],
+    afterEventId = '',
+  ): Promise<{ results: CommitResult[]; events: StoredEvent[] }> {
+    const k = this.keys;
+    const reply = await this.scripts.run(
+      'commitReplay',
+      [k.run(runId), k.runEvents(runId), k.runSteps(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), ...this.statusKeys],
+      [epoch === null ? '' : String(epoch), JSON.stringify(ops), afterEventId, k.runFinishedChannel()],
+    );
+    if (reply[0] < 0) this.fail(reply, 'commitReplay', { runId });
+    const parsed = JSON.parse(reply[1]);
+    return { results: Array.isArray(parsed) ? parsed : [], events: parseStreamEntries(reply[2] ?? []) };
+  }
+
+  /** step_started for a step-queue delivery. */
+  async startStep(runId: string, stepId: string): Promise<{ attempt: number; startedAt: number; stepName: string; input: string }> {
+    const k = this.keys;
+    const reply = await this.scripts.run('startStep', [k.run(runId), k.runEvents(runId), k.runSteps(runId)], [stepId]);
+    if (reply[0] < 0) this.fail(reply, 'startStep', { runId });
+    return { attempt: Number(reply[1]), startedAt: Number(reply[2]), stepName: String(reply[3]), input: String(reply[4]) };
+  }
+
+  /** Puts a pending or running run on the workflow queue (deduplicated). */
+  async wakeRun(runId: string): Promise<void> {
+    const reply = await this.scripts.run('wakeRun', [this.keys.run(runId), ...this.bullKeys], [...this.bullArgv]);
+    if (reply[0] < 0) this.fail(reply, 'wakeRun', { runId });
+  }
+
+  /** Step states of a run (reconciler, inspector). */
+  async getSteps(runId: string): Promise<Record<string, StepState>> {
+    const h = await this.client.hgetall(this.keys.runSteps(runId));
+    return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, JSON.parse(v) as StepState]));
+  }
+
+  /** Wait states of a run. */
+  async getWaits(runId: string): Promise<Record<string, WaitState>> {
+    const h = await this.client.hgetall(this.keys.runWaits(runId));
+    return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, JSON.parse(v) as WaitState]));
+  }
+
+  /** A step-queue result; completion and failure wake the run atomically. */
+  async finishStep(
+    runId: string,
+    stepId: string,
+    type: 'step_completed' | 'step_failed' | 'step_retrying',
+    data: string,
+    retryAt = 0,
+  ): Promise<string> {
+    const k = this.keys;
+    const reply = await this.scripts.run(
+      'finishStep',
+      [k.run(runId), k.runEvents(runId), k.runSteps(runId), ...this.bullKeys],
+      [stepId, type, data, retryAt, ...this.bullArgv],
+    );
+    if (reply[0] < 0) this.fail(reply, 'finishStep', { runId });
+    return String(reply[1]);
+  }
+
+  /** wait_completed for a fired timer, and wake the run. */
+  async completeWait(runId: string, waitId: string): Promise<string> {
+    const k = this.keys;
+    const reply = await this.scripts.run(
+      'completeWait',
+      [k.run(runId), k.runEvents(runId), k.runWaits(runId), ...this.bullKeys],
+      [waitId, ...this.bullArgv],
+    );
+    if (reply[0] < 0) this.fail(reply, 'completeWait', { runId });
+    return String(reply[1]);
+  }
+
+  /** run_cancelled (idempotent on a cancelled run). Returns false when it was already cancelled. */
+  async cancelRun(runId: string): Promise<boolean> {
+    const k = this.keys;
+    const reply = await this.scripts.run(
+      'cancelRun',
+      [k.run(runId), k.runEvents(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), ...this.statusKeys],
+      [k.runFinishedChannel()],
+    );
+    if (reply[0] < 0) this.fail(reply, 'cancelRun', { runId });
+    return reply[0] === LuaCode.OK;
+  }
+
+  /** The run hash, or null. */
+  async getRun(runId: string): Promise<RunRecord | null> {
+    return parseRun(await this.client.hgetall(this.keys.run(runId)));
+  }
+
+  /** Events after `afterEventId` (exclusive; '' = from the start), at most `count`. */
+  async readEvents(runId: string, afterEventId = '', count = 1000): Promise<StoredEvent[]> {
+    const start = afterEventId ? `(${afterEventId}` : '-';
+    const entries = (await this.client.xrange(this.keys.runEvents(runId), start, '+', 'COUNT', count)) as [string, string[]][];
+    return parseStreamEntries(entries);
+  }
+
+  /** Every event after `afterEventId`, paging through the stream. */
+  async readAllEvents(runId: string, afterEventId = ''): Promise<StoredEvent[]> {
+    const out: StoredEvent[] = [];
+    let cursor = afterEventId;
+    for (;;) {
+      const page = await this.readEvents(runId, cursor, 2000);
+      out.push(...page);
+      if (page.length < 2000) return out;
+      cursor = page[page.length - 1]!.eventId;
+    }
+  }
+
+  /** Stream length of a run (tests and tools). */
+  async eventCount(runId: string): Promise<number> {
+    return this.client.xlen(this.keys.runEvents(runId));
+  }
+
+  /** Run ids, newest first, from the index that fits the filter. */
+  async listRunIds(p: { status?: RunStatus; workflowName?: string; offset: number; limit: number }): Promise<string[]> {
+    const key = p.workflowName ? this.keys.runsByWorkflow(p.workflowName) : p.status ? this.keys.runsByStatus(p.status) : this.keys.runsAll();
+    if (!(p.workflowName && p.status)) return this.client.zrevrange(key, p.offset, p.offset + p.limit - 1);
+    // Both filters: walk the workflow index and keep the runs of that status.
+    const out: string[] = [];
+    let skipped = 0;
+    for (let start = 0; out.length < p.limit; start += 500) {
+      const ids = await this.client.zrevrange(key, start, start + 499);
+      if (ids.length === 0) break;
+      const scores = await Promise.all(ids.map((id) => this.client.zscore(this.keys.runsByStatus(p.status!), id)));
+      for (let i = 0; i < ids.length && out.length < p.limit; i++) {
+        if (scores[i] === null) continue;
+        if (skipped++ < p.offset) continue;
+        out.push(ids[i]!);
+      }
+    }
+    return out;
+  }
+
+  /** Runs of one status, oldest first (reconciler). */
+  async runIdsByStatus(status: RunStatus, start: number, count: number): Promise<string[]> {
+    return this.client.zrange(this.keys.runsByStatus(status), String(start), String(start + count - 1));
+  }
+
+  /** Closes the queues (not the shared client). */
+  async close(): Promise<void> {
+    await Promise.all([this.workflowQueue.close(), this.stepQueue.close()]);
+  }
+}
+
+export { RUN_STATUSES };

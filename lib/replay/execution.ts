@@ -1,0 +1,317 @@
+/**
+ * One execution of a workflow function, driven by its event log.
+ *
+ * The function is called once and then fed the log in order: each event
+ * settles the step, hook or sleep it belongs to, and the workflow code runs
+ * (to quiescence: every microtask drained) before the next event is fed. So
+ * `Promise.all` / `Promise.race` resolve in log order, the same on every
+ * replay. When the log is exhausted, what the code asked for and the log does
+ * not have yet becomes the intents the worker commits.
+ *
+ * A worker keeps a suspended execution warm: the next wake-up feeds only the
+ * new events instead of replaying from the start.
+ */
+import { NondeterminismError, SerializationError } from '../errors/errors.js';
+import type { CommitOp, StoredEvent } from '../redis/store-types.js';
+import { serialize } from '../serialization/codec.js';
+import { Call, HookCall, StepCall, WaitCall } from './calls.js';
+import { workflowStorage } from './context.js';
+import { seededRandom } from './determinism.js';
+
+const drain = () => new Promise<void>((r) => setImmediate(r));
+
+/** Compares two stream ids (`ms-seq`). */
+export function compareEventIds(a: string, b: string): number {
+  const [am, as] = a.split('-');
+  const [bm, bs] = b.split('-');
+  const dm = Number(am) - Number(bm);
+  return dm !== 0 ? Math.sign(dm) : Math.sign(Number(as) - Number(bs));
+}
+
+/** How a workflow function ended. */
+export type Outcome = { kind: 'running' } | { kind: 'returned'; value: unknown } | { kind: 'threw'; error: unknown };
+
+/** What the log lacks, once the code is quiescent at the end of the log. */
+export interface Intents {
+  ops: CommitOp[];
+  /** Steps to run in this job right after the commit. */
+  inline: StepCall[];
+  /** Steps to put on the step queue. */
+  queued: StepCall[];
+  /** New sleeps that need a timer. */
+  timers: WaitCall[];
+}
+
+export interface ExecutionInit {
+  runId: string;
+  workflowName: string;
+  startedAt: number;
+  /** Largest batch of new steps run inline in the replay job (more go to the step queue). */
+  inlineLimit: number;
+  /** Base URL for webhook URLs. */
+  publicUrl: string;
+}
+
+export class Execution {
+  readonly runId: string;
+  readonly workflowName: string;
+  readonly startedAt: number;
+  readonly publicUrl: string;
+  private readonly inlineLimit: number;
+  /** Id of the last event consumed ('' before the first). */
+  cursor = '';
+  /** Time seen by workflow code: the createdAt of the last consumed event. */
+  private clock: number;
+  private readonly rng: () => number;
+  private readonly seq = { step: 0, hook: 0, wait: 0 };
+  private readonly calls = new Map<string, Call>();
+  private readonly order: Call[] = [];
+  /** Recorded events not consumed yet, by correlation id (tokens and resumeAt are read ahead). */
+  private lookahead = new Map<string, StoredEvent>();
+  outcome: Outcome = { kind: 'running' };
+  divergence: Error | undefined;
+  /** The log holds a terminal run event. */
+  terminal = false;
+  /** Events consumed so far (for metrics). */
+  consumed = 0;
+
+  constructor(init: ExecutionInit) {
+    this.runId = init.runId;
+    this.workflowName = init.workflowName;
+    this.startedAt = init.startedAt;
+    this.clock = init.startedAt;
+    this.inlineLimit = init.inlineLimit;
+    this.publicUrl = init.publicUrl;
+    this.rng = seededRandom(`${init.runId}:${init.workflowName}:${init.startedAt}`);
+  }
+
+  /** Workflow clock (Date.now() inside the workflow). */
+  now(): number {
+    return this.clock;
+  }
+
+  /** Workflow PRNG (Math.random() inside the workflow). */
+  random(): number {
+    return this.rng();
+  }
+
+  /** Calls the workflow function inside this execution's context and lets it run to its first await. */
+  async begin(fn: (...args: any[]) => unknown, args: unknown[]): Promise<void> {
+    workflowStorage.run(this, () => {
+      try {
+        Promise.resolve(fn(...args)).then(
+          (value) => {
+            if (this.outcome.kind === 'running') this.outcome = { kind: 'returned', value };
+          },
+          (error) => {
+            if (this.outcome.kind === 'running') this.outcome = { kind: 'threw', error };
+          },
+        );
+      } catch (error) {
+        this.outcome = { kind: 'threw', error };
+      }
+    });
+    await drain();
+  }
+
+  get finished(): boolean {
+    return this.terminal || this.outcome.kind !== 'running' || this.divergence !== undefined;
+  }
+
+  /** Feeds events (in log order; already consumed ones are skipped). */
+  async feed(events: StoredEvent[]): Promise<void> {
+    for (const ev of events) {
+      if (ev.correlationId && !this.lookahead.has(ev.correlationId)) this.lookahead.set(ev.correlationId, ev);
+    }
+    for (const ev of events) {
+      if (this.terminal || this.divergence) return;
+      if (this.cursor && compareEventIds(ev.eventId, this.cursor) <= 0) continue;
+      if (ev.createdAt > this.clock) this.clock = ev.createdAt;
+      this.cursor = ev.eventId;
+      this.consumed++;
+      let settled = false;
+      try {
+        settled = this.consume(ev) === 'settled';
+      } catch (err) {
+        this.divergence = err as Error;
+        return;
+      }
+      if (settled) await drain();
+    }
+    this.lookahead = new Map([...this.lookahead].filter(([, e]) => compareEventIds(e.eventId, this.cursor) > 0));
+  }
+
+  private consume(ev: StoredEvent): 'settled' | 'quiet' {
+    switch (ev.type) {
+      case 'run_created':
+      case 'run_started':
+        return 'quiet';
+      case 'run_completed':
+      case 'run_failed':
+      case 'run_cancelled':
+        this.terminal = true;
+        return 'quiet';
+    }
+    const call = this.calls.get(ev.correlationId);
+    if (!call) {
+      throw new NondeterminismError(
+        `Replay diverged at ${ev.correlationId} (${ev.type}): the event log has this call but the workflow code did not make it ` +
+          `(the code made ${this.seq.step} step, ${this.seq.hook} hook and ${this.seq.wait} sleep calls so far). ` +
+          'Workflow code must make the same calls in the same order on every replay; version the workflow under a new name to change it.',
+      );
+    }
+    return call.consume(ev);
+  }
+
+  // ---- calls made by workflow code -------------------------------------------------
+
+  /** A step call from workflow code. */
+  callStep(stepName: string, args: unknown[], maxRetries: number): Promise<unknown> {
+    const id = `step_${++this.seq.step}`;
+    let input: string | undefined;
+    let inputError: Error | undefined;
+    try {
+      input = serialize(args, `arguments of step "${stepName}"`);
+    } catch (err) {
+      inputError = err instanceof SerializationError ? err : new SerializationError(`arguments of step "${stepName}"`, String(err));
+    }
+    const call = new StepCall(id, stepName, input, inputError, maxRetries);
+    this.register(call);
+    return call.promise;
+  }
+
+  /** A hook created by workflow code. Tokens recorded in the log win over new ones. */
+  createHook(opts: {
+    token?: string;
+    newToken: () => string;
+    metadata?: string;
+    isWebhook: boolean;
+    respondWith?: string;
+  }): HookCall {
+    const id = `hook_${++this.seq.hook}`;
+    const recorded = this.lookahead.get(id);
+    let token = opts.token;
+    if (recorded && (recorded.type === 'hook_created' || recorded.type === 'hook_conflict')) {
+      const recordedToken = JSON.parse(recorded.data)?.json?.token as string | undefined;
+      if (opts.token !== undefined && recordedToken !== undefined && recordedToken !== opts.token) {
+        this.divergence ??= new NondeterminismError(
+          `Replay diverged at ${id}: the workflow code now creates this hook with another custom token than the one recorded.`,
+        );
+      }
+      token = recordedToken ?? token;
+    }
+    const call = new HookCall(id, token ?? opts.newToken(), opts.metadata, opts.isWebhook, opts.respondWith);
+    this.register(call);
+    return call;
+  }
+
+  /** A sleep from workflow code; `resumeAt` adopts the recorded value on replay. */
+  sleep(resumeAt: number): Promise<void> {
+    const id = `wait_${++this.seq.wait}`;
+    const recorded = this.lookahead.get(id);
+    const call = new WaitCall(id, resumeAt);
+    if (recorded?.type === 'wait_created') call.resumeAt = JSON.parse(recorded.data)?.json?.resumeAt ?? resumeAt;
+    this.register(call);
+    return call.promise;
+  }
+
+  private register(call: Call): void {
+    this.calls.set(call.id, call);
+    this.order.push(call);
+  }
+
+  // ---- intents --------------------------------------------------------------------
+
+  /** What to commit now that the code is quiescent at the end of the log. */
+  intents(realNow: number, recovering: boolean): Intents {
+    const out: Intents = { ops: [], inline: [], queued: [], timers: [] };
+    if (this.terminal) return out;
+    if (this.divergence) {
+      out.ops.push(failedOp(this.divergence));
+      return out;
+    }
+    if (this.outcome.kind === 'returned') {
+      let output: string;
+      try {
+        output = serialize(this.outcome.value, 'the workflow return value');
+      } catch (err) {
+        out.ops.push(failedOp(err));
+        return out;
+      }
+      out.ops.push({ t: 'run_completed', c: '', d: serialize({ output: this.outcome.value }), out: output });
+      return out;
+    }
+    if (this.outcome.kind === 'threw') {
+      out.ops.push(failedOp(this.outcome.error));
+      return out;
+    }
+    const newSteps = this.order.filter((c): c is StepCall => c.kind === 'step' && !c.created && !c.inputError);
+    const inline = newSteps.length <= this.inlineLimit;
+    // Hooks first, so a step that sends a token out runs after the hook exists.
+    for (const c of this.order) {
+      if (c.kind !== 'hook') continue;
+      if (!c.created) {
+        out.ops.push({
+          t: 'hook_created',
+          c: c.id,
+          d: serialize({ token: c.token, isWebhook: c.isWebhook }),
+          tk: c.token,
+          wh: c.isWebhook,
+          ...(c.metadata !== undefined ? { md: c.metadata } : {}),
+          ...(c.respondWith !== undefined ? { rw: c.respondWith } : {}),
+        });
+      }
+    }
+    for (const c of this.order) {
+      if (c.kind === 'hook' && c.disposed && !c.disposedLogged && !c.conflict) {
+        out.ops.push({ t: 'hook_disposed', c: c.id, d: serialize({}) });
+      }
+    }
+    for (const c of this.order) {
+      if (c.kind === 'step') {
+        if (!c.created && !c.inputError) {
+          const mode = inline ? 'inline' : 'queue';
+          c.mode = mode;
+          out.ops.push({
+            t: 'step_created',
+            c: c.id,
+            d: serialize({ stepName: c.stepName, input: c.input, mode }),
+            n: c.stepName,
+            m: mode,
+            i: c.input!,
+          });
+          if (inline) {
+            out.ops.push({ t: 'step_started', c: c.id, m: 'inline' });
+            out.inline.push(c);
+          } else out.queued.push(c);
+        } else if (recovering && c.created && c.mode === 'inline' && c.status === 'running') {
+          // The job that ran this step inline died: run it again (steps are at least once).
+          out.ops.push({ t: 'step_started', c: c.id, m: 'inline' });
+          out.inline.push(c);
+        }
+      } else if (c.kind === 'wait' && !c.completed) {
+        if (!c.created) {
+          out.ops.push({ t: 'wait_created', c: c.id, d: serialize({ resumeAt: c.resumeAt }), at: c.resumeAt });
+          if (c.resumeAt > realNow) out.timers.push(c);
+        }
+        if (c.resumeAt <= realNow) out.ops.push({ t: 'wait_completed', c: c.id, d: serialize({ resumeAt: c.resumeAt }) });
+      }
+    }
+    return out;
+  }
+
+  /** Steps of this execution that wait on the step queue (for the reconciler). */
+  pendingQueueSteps(): StepCall[] {
+    return this.order.filter((c): c is StepCall => c.kind === 'step' && c.created && c.status !== 'done' && c.mode === 'queue');
+  }
+}
+
+function errorRecord(err: unknown): { name?: string; message: string; stack?: string } {
+  if (err instanceof Error) return { name: err.name, message: err.message, stack: err.stack };
+  return { message: String(err) };
+}
+
+function failedOp(err: unknown): CommitOp {
+  const rec = errorRecord(err);
+  return { t: 'run_failed', c: '', d: serialize({ error: rec }), err: JSON.stringify(rec) };
+}

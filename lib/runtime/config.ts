@@ -1,0 +1,103 @@
+/**
+ * Process-wide configuration of the runtime API (`configure`) and the lazily
+ * opened store it uses.
+ */
+import { InvalidArgumentError } from '../errors/errors.js';
+import { openConnection, type ConnectionInput } from '../redis/connection.js';
+import { isValidPrefix } from '../redis/keys.js';
+import { Store } from '../redis/store.js';
+import { RunWatcher } from './run-watcher.js';
+
+/** Options of {@link configure}. */
+export interface WorkflowConfig {
+  /** Redis: URL, ioredis options or instance. Default: `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  connection?: ConnectionInput;
+  /** Key prefix; isolates tenants and environments. Default `wf`. */
+  prefix?: string;
+  /** Largest serialised hook payload or workflow input, in bytes. Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /** Public base URL used to build webhook URLs. Default `http://localhost:${PORT ?? 3000}`. */
+  publicUrl?: string;
+}
+
+/** Default payload limit: 1 MiB. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+interface Runtime {
+  config: Required<Pick<WorkflowConfig, 'prefix' | 'maxPayloadBytes'>> & WorkflowConfig;
+  store?: Promise<Store>;
+  watcher?: RunWatcher;
+  ownsClient: boolean;
+}
+
+let runtime: Runtime = { config: { prefix: 'wf', maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES }, ownsClient: true };
+
+function checkConfig(cfg: WorkflowConfig): void {
+  if (cfg.prefix !== undefined && !isValidPrefix(cfg.prefix)) {
+    throw new InvalidArgumentError(
+      `Invalid prefix ${JSON.stringify(cfg.prefix)}: use 1-64 letters, digits, '_', '.', ':' or '-' (no braces).`,
+    );
+  }
+  if (cfg.maxPayloadBytes !== undefined && !(Number.isInteger(cfg.maxPayloadBytes) && cfg.maxPayloadBytes > 0)) {
+    throw new InvalidArgumentError('maxPayloadBytes must be a positive integer (bytes).');
+  }
+}
+
+/**
+ * Sets the Redis connection, key prefix and limits of the runtime API
+ * (`start`, `resumeHook`, `getRun`...). Call it before the first call; calling
+ * it again closes the previous connection.
+ */
+export function configure(cfg: WorkflowConfig = {}): void {
+  checkConfig(cfg);
+  const previous = runtime;
+  runtime = {
+    config: { ...cfg, prefix: cfg.prefix ?? 'wf', maxPayloadBytes: cfg.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
+    ownsClient: true,
+  };
+  void closeRuntime(previous);
+}
+
+/** The current configuration. */
+export function getConfig(): Runtime['config'] {
+  return runtime.config;
+}
+
+/** The store of the current configuration (opened on first use). */
+export function getStore(): Promise<Store> {
+  const rt = runtime;
+  rt.store ??= (async () => {
+    const client = openConnection(rt.config.connection, { name: 'workflow-redis' });
+    try {
+      return await Store.open({ client, prefix: rt.config.prefix });
+    } catch (err) {
+      client.disconnect();
+      rt.store = undefined;
+      throw err;
+    }
+  })();
+  return rt.store;
+}
+
+/** The run-completion watcher (one pub/sub connection per process). */
+export async function getWatcher(): Promise<RunWatcher> {
+  const store = await getStore();
+  runtime.watcher ??= new RunWatcher(store);
+  return runtime.watcher;
+}
+
+async function closeRuntime(rt: Runtime): Promise<void> {
+  const store = await rt.store?.catch(() => undefined);
+  await rt.watcher?.close();
+  if (store) {
+    await store.close();
+    if (rt.ownsClient) store.client.disconnect();
+  }
+}
+
+/** Closes the runtime API's connections (for graceful shutdown and tests). */
+export async function closeWorkflowClient(): Promise<void> {
+  const rt = runtime;
+  runtime = { config: rt.config, ownsClient: true };
+  await closeRuntime(rt);
+}

@@ -1,0 +1,55 @@
+/** resumeHook and getHookByToken: the runtime side of hooks. */
+import { HookNotFoundError } from '../errors/errors.js';
+import { deserialize, serializeLimited } from '../serialization/codec.js';
+import type { HookRecord } from '../redis/store-types.js';
+import { getConfig, getStore } from './config.js';
+import { newResumeId } from './ids.js';
+import { assertToken } from './validate.js';
+
+/** A live hook, as `resumeHook` and `getHookByToken` return it. */
+export interface HookInfo<M = unknown> {
+  runId: string;
+  hookId: string;
+  token: string;
+  /** The metadata given to `createHook`, rehydrated. */
+  metadata: M | undefined;
+  createdAt: Date;
+  isWebhook: boolean;
+}
+
+/** Turns a stored hook record into the public shape. */
+export function toHookInfo<M = unknown>(rec: HookRecord): HookInfo<M> {
+  return {
+    runId: rec.runId,
+    hookId: rec.hookId,
+    token: rec.token,
+    metadata: rec.metadata === undefined ? undefined : deserialize<M>(rec.metadata),
+    createdAt: new Date(rec.createdAt),
+    isWebhook: rec.isWebhook === true,
+  };
+}
+
+/**
+ * Sends a payload to the hook holding `token` and wakes its run: one atomic
+ * script appends `hook_received` and schedules the run (SPEC §4).
+ * Rejects with `HookNotFoundError` for an unknown or disposed token or a
+ * finished run, and with a typed error for bad input; nothing is written then.
+ */
+export async function resumeHook<T = unknown>(token: string, payload: T): Promise<HookInfo> {
+  assertToken(token);
+  const data = serializeLimited({ payload }, getConfig().maxPayloadBytes, 'payload');
+  const store = await getStore();
+  const { hook } = await store.resumeHook(token, data, newResumeId());
+  return toHookInfo(hook);
+}
+
+/** The live hook holding `token`; rejects with `HookNotFoundError` when there is none. */
+export async function getHookByToken<M = unknown>(token: string): Promise<HookInfo<M>> {
+  assertToken(token);
+  const store = await getStore();
+  const rec = await store.getHook(token);
+  if (!rec) throw new HookNotFoundError(token);
+  const run = await store.getRun(rec.runId);
+  if (!run || !['pending', 'running'].includes(run.status)) throw new HookNotFoundError(token);
+  return toHookInfo<M>(rec);
+}

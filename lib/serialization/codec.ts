@@ -1,0 +1,98 @@
+/**
+ * Payloads, arguments, results and metadata are stored as superjson text.
+ * Values are checked before serialising: superjson silently drops functions and
+ * symbols and turns unknown class instances into plain objects, and a write
+ * must never store something that does not come back the same.
+ */
+import { SuperJSON } from 'superjson';
+import { PayloadTooLargeError, SerializationError } from '../errors/errors.js';
+
+/** The superjson instance workflow-redis uses (custom types are registered on it). */
+export const superjson = new SuperJSON();
+
+superjson.registerCustom<Uint8Array, string>(
+  {
+    isApplicable: (v): v is Uint8Array => v instanceof Uint8Array,
+    serialize: (v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'),
+    deserialize: (s) => new Uint8Array(Buffer.from(s, 'base64')),
+  },
+  'Uint8Array',
+);
+
+const BUILTINS: Function[] = [Date, RegExp, Map, Set, Error, URL];
+
+/**
+ * Registers a class so its instances round-trip through payloads and results.
+ * The identifier is stored with the data: keep it stable across deploys.
+ */
+export function registerSerializableClass(cls: new (...args: any[]) => unknown, identifier: string): void {
+  superjson.registerClass(cls, identifier);
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'symbol') return 'a symbol';
+  const ctor = (v as object)?.constructor?.name;
+  return ctor ? `an instance of ${ctor}` : 'an unsupported value';
+}
+
+function check(value: unknown, path: string, seen: Set<object>): void {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol') throw new SerializationError(path, `it is ${describe(value)}`);
+  if (value === null || t !== 'object') return;
+  const obj = value as object;
+  if (seen.has(obj)) return;
+  seen.add(obj);
+  if (superjson.customTransformerRegistry.findApplicable(obj)) return;
+  if (BUILTINS.some((B) => obj instanceof B)) {
+    if (obj instanceof Map) {
+      for (const [k, v] of obj) {
+        check(k, `${path}<key>`, seen);
+        check(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : '…'})`, seen);
+      }
+    } else if (obj instanceof Set) {
+      let i = 0;
+      for (const v of obj) check(v, `${path}<set item ${i++}>`, seen);
+    }
+    return;
+  }
+  if (Array.isArray(obj)) {
+    obj.forEach((v, i) => check(v, `${path}[${i}]`, seen));
+    return;
+  }
+  const proto = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null && !superjson.classRegistry.getIdentifier(obj as never)) {
+    throw new SerializationError(
+      path,
+      `it is ${describe(obj)}; pass plain data or register the class with registerSerializableClass()`,
+    );
+  }
+  for (const key of Object.getOwnPropertySymbols(obj)) {
+    throw new SerializationError(`${path}[${String(key)}]`, 'symbol keys are not stored');
+  }
+  for (const [k, v] of Object.entries(obj)) check(v, `${path}.${k}`, seen);
+}
+
+/** Serialises a value to superjson text, refusing what would not round-trip. */
+export function serialize(value: unknown, what = 'value'): string {
+  check(value, what, new Set());
+  try {
+    return superjson.stringify(value as never);
+  } catch (err) {
+    throw new SerializationError(what, (err as Error).message);
+  }
+}
+
+/** Serialises and enforces a size limit (bytes of UTF-8 text). */
+export function serializeLimited(value: unknown, limit: number, what = 'payload'): string {
+  const text = serialize(value, what);
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > limit) throw new PayloadTooLargeError(size, limit, what);
+  return text;
+}
+
+/** Parses superjson text written by {@link serialize}. */
+export function deserialize<T = unknown>(text: string | null | undefined): T {
+  if (text === null || text === undefined || text === '') return undefined as T;
+  return superjson.parse<T>(text);
+}
