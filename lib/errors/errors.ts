@@ -12,7 +12,7 @@ export class WorkflowError extends Error {
     Object.setPrototypeOf(this, new.target.prototype);
   }
   /** True when `err` is an error of this class (matched by name, so it works across package copies). */
-  static is<T extends typeof WorkflowError>(this: T, err: unknown): err is InstanceType<T> {
+  static is<T extends abstract new (...args: any[]) => WorkflowError>(this: T, err: unknown): err is InstanceType<T> {
     return err instanceof Error && err.name === this.name;
   }
 }

@@ -1,0 +1,151 @@
+/**
+ * createWorker: BullMQ workers for workflow replays and for steps and timers,
+ * in this process. Run it in any number of processes against one Redis.
+ */
+import { Worker } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { InvalidArgumentError } from '../errors/errors.js';
+import type { Workflow } from '../authoring/registry.js';
+import { openConnection, type ConnectionInput } from '../redis/connection.js';
+import { QUEUE_NAMES } from '../redis/keys.js';
+import { Store } from '../redis/store.js';
+import { installDeterminism } from '../replay/determinism.js';
+import { ExecutionCache } from './execution-cache.js';
+import { reconcile, startReconciler, type ReconcileReport } from './reconciler.js';
+import { processReplayJob, type ReplayContext } from './replay-job.js';
+import { processStepQueueJob } from './step-job.js';
+
+/** A log sink. Fields never contain hook tokens or payloads. */
+export type WorkerLogger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  /** The workflows this worker runs (steps register themselves when their module is imported). */
+  workflows: Workflow[];
+  /** Jobs processed at once per queue (replays and steps). Default 10. */
+  concurrency?: number;
+  /** Redis: URL, ioredis options or instance. Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  connection?: ConnectionInput;
+  /** Key prefix. Default `wf`. */
+  prefix?: string;
+  /** BullMQ lock and replay lease duration; a dead worker's jobs are picked up after about this long. Default 30 s. */
+  lockDurationMs?: number;
+  /** Largest batch of new steps run inline in the replay job; bigger batches go to the step queue. Default 1. */
+  inlineSteps?: number;
+  /** Period of the reconciler (0 = only at start). Default 60 s. */
+  reconcileIntervalMs?: number;
+  /** Suspended runs kept warm in memory. Default 1000. */
+  cacheSize?: number;
+  /** Base URL for webhook URLs. Default `http://localhost:${PORT ?? 3000}`. */
+  publicUrl?: string;
+  /** Log sink. Default: warnings and errors as JSON lines on stderr. */
+  logger?: WorkerLogger;
+}
+
+/** A running worker. */
+export interface WorkflowWorker {
+  readonly id: string;
+  /** The store it uses (tests, tools). */
+  readonly store: Store;
+  /** Runs the reconciler once now. */
+  reconcile(): Promise<ReconcileReport>;
+  /** Stops taking jobs, waits for active ones, closes connections. */
+  close(): Promise<void>;
+  /** Counters: replays (warm/cold), steps. */
+  readonly stats: { replays: number; warmReplays: number; stepJobs: number };
+}
+
+const defaultLogger: WorkerLogger = (level, msg, fields) => {
+  if (level === 'info') return;
+  process.stderr.write(`${JSON.stringify({ level, msg, ...fields, time: new Date().toISOString() })}\n`);
+};
+
+/** Starts workers for workflow replays and steps; resolves once they are running. */
+export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker> {
+  if (!opts || !Array.isArray(opts.workflows)) {
+    throw new InvalidArgumentError('createWorker({ workflows }): pass the workflows returned by defineWorkflow().');
+  }
+  for (const wf of opts.workflows) {
+    if (!wf || typeof wf.workflowName !== 'string') throw new InvalidArgumentError('createWorker: every entry of workflows must come from defineWorkflow().');
+  }
+  const concurrency = opts.concurrency ?? 10;
+  const lockDuration = opts.lockDurationMs ?? 30_000;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError('concurrency must be an integer >= 1.');
+  if (!Number.isInteger(lockDuration) || lockDuration < 1000) throw new InvalidArgumentError('lockDurationMs must be an integer >= 1000.');
+  installDeterminism();
+
+  const log = opts.logger ?? defaultLogger;
+  const client = openConnection(opts.connection, { blocking: true, name: 'workflow-redis-worker' }) as Redis;
+  client.on('error', (err) => log('error', 'redis connection error', { error: err.message }));
+  let store: Store;
+  try {
+    store = await Store.open({ client, prefix: opts.prefix });
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  const id = `w-${randomUUID().slice(0, 8)}`;
+  const stats = { replays: 0, warmReplays: 0, stepJobs: 0 };
+  const ctx: ReplayContext = {
+    store,
+    cache: new ExecutionCache(opts.cacheSize ?? 1000),
+    workerId: id,
+    leaseMs: lockDuration,
+    inlineLimit: opts.inlineSteps ?? 1,
+    publicUrl: opts.publicUrl ?? `http://localhost:${process.env.PORT ?? 3000}`,
+    log,
+    onReplay: (info) => {
+      stats.replays++;
+      if (info.warm) stats.warmReplays++;
+    },
+  };
+  const workerOpts = {
+    connection: client,
+    prefix: store.keys.bullPrefix,
+    concurrency,
+    lockDuration,
+    stalledInterval: lockDuration,
+    maxStalledCount: 10,
+    autorun: false,
+  };
+  const replays = new Worker(QUEUE_NAMES.workflows, (job, token) => processReplayJob(ctx, job, token), workerOpts);
+  const steps = new Worker(
+    QUEUE_NAMES.steps,
+    async (job, token) => {
+      stats.stepJobs++;
+      await processStepQueueJob(ctx, job, token);
+    },
+    workerOpts,
+  );
+  for (const w of [replays, steps]) {
+    w.on('error', (err) => log('error', 'worker error', { queue: w.name, error: err.message }));
+    w.on('failed', (job, err) => log('warn', 'job failed', { queue: w.name, jobId: job?.id, runId: job?.data?.runId, error: err.message }));
+  }
+  void replays.run();
+  void steps.run();
+  await Promise.all([replays.waitUntilReady(), steps.waitUntilReady()]);
+
+  // Re-schedule runs left running with nothing queued (a crash between a commit and an add).
+  await reconcile(store).catch((err) => log('error', 'reconcile failed', { error: (err as Error).message }));
+  const stopReconciler = opts.reconcileIntervalMs === 0
+    ? () => undefined
+    : startReconciler(store, opts.reconcileIntervalMs ?? 60_000, (err) => log('error', 'reconcile failed', { error: (err as Error).message }));
+
+  let closing: Promise<void> | undefined;
+  return {
+    id,
+    store,
+    stats,
+    reconcile: () => reconcile(store),
+    close() {
+      closing ??= (async () => {
+        stopReconciler();
+        await Promise.all([replays.close(), steps.close()]);
+        await store.close();
+        client.disconnect();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * The workflow-queue processor: one job = one wake-up of one run.
+ *
+ * 1. Take the run's lease (bumps the epoch; appends run_started for a new run).
+ * 2. Get an execution: the warm one of this worker if nobody replayed the run
+ *    since, else a fresh one replayed from the whole log.
+ * 3. Loop: collect intents, commit them (fenced by the epoch), schedule timers
+ *    and queued steps, run inline steps, commit their results, feed the new
+ *    events back — until the workflow finishes or waits on the outside.
+ * 4. Release the lease, keep the execution warm.
+ */
+import { DelayedError, type Job } from 'bullmq';
+import {
+  FencedError,
+  LeaseBusyError,
+  RunExpiredError,
+  WorkflowNotRegisteredError,
+  WorkflowRunNotFoundError,
+} from '../errors/errors.js';
+import { getWorkflow } from '../authoring/registry.js';
+import type { Store } from '../redis/store.js';
+import type { CommitOp } from '../redis/store-types.js';
+import type { StepCall } from '../replay/calls.js';
+import { realNow } from '../replay/determinism.js';
+import { Execution } from '../replay/execution.js';
+import { deserialize } from '../serialization/codec.js';
+import type { ExecutionCache } from './execution-cache.js';
+import { scheduleStep, scheduleTimer } from './scheduling.js';
+import { runStepAttempt } from './step-runner.js';
+
+export interface ReplayContext {
+  store: Store;
+  cache: ExecutionCache;
+  workerId: string;
+  leaseMs: number;
+  inlineLimit: number;
+  publicUrl: string;
+  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** Called after each processed wake-up (metrics, tests). */
+  onReplay?: (info: { runId: string; warm: boolean; eventsFed: number; ms: number }) => void;
+}
+
+let ownerSeq = 0;
+
+/** Processes one replay job. */
+export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: string }>, token?: string): Promise<void> {
+  const { store } = ctx;
+  const runId = job.data.runId;
+  const t0 = performance.now();
+  const owner = `${ctx.workerId}:${job.id}:${++ownerSeq}`;
+  let lease;
+  try {
+    lease = await store.acquireRun(runId, owner, ctx.leaseMs);
+  } catch (err) {
+    if (RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) {
+      ctx.cache.delete(runId);
+      return;
+    }
+    if (LeaseBusyError.is(err)) {
+      // Another replay of this run is still going (only after a lost lock): retry shortly.
+      await job.moveToDelayed(Date.now() + Math.min(Math.max(err.retryInMs, 20), 250), token);
+      throw new DelayedError();
+    }
+    throw err;
+  }
+  const { epoch } = lease;
+  let lost = false;
+  const renew = setInterval(() => {
+    store.renewLease(runId, owner, ctx.leaseMs).then(
+      (ok) => (lost ||= !ok),
+      () => undefined,
+    );
+  }, Math.max(Math.floor(ctx.leaseMs / 3), 50));
+  let execution: Execution | undefined;
+  let warm = false;
+  let fed = 0;
+  try {
+    execution = ctx.cache.take(runId, epoch);
+    if (execution) {
+      warm = true;
+      const events = await store.readAllEvents(runId, execution.cursor);
+      fed += events.length;
+      await execution.feed(events);
+    } else {
+      const wf = getWorkflow(lease.workflowName);
+      if (!wf) throw new WorkflowNotRegisteredError(lease.workflowName);
+      const run = await store.getRun(runId);
+      if (!run) return;
+      execution = new Execution({
+        runId,
+        workflowName: lease.workflowName,
+        startedAt: lease.startedAt,
+        inlineLimit: ctx.inlineLimit,
+        publicUrl: ctx.publicUrl,
+      });
+      const events = await store.readAllEvents(runId);
+      fed += events.length;
+      await execution.begin(wf.fn, deserialize<unknown[]>(run.input) ?? []);
+      await execution.feed(events);
+    }
+    fed += await drive(ctx, execution, runId, epoch, !warm, () => lost);
+    if (!execution.terminal) ctx.cache.put(runId, execution, epoch);
+    else ctx.cache.delete(runId);
+  } catch (err) {
+    ctx.cache.delete(runId);
+    if (FencedError.is(err) || RunExpiredError.is(err)) return; // another worker owns it, or it ended (cancel)
+    throw err;
+  } finally {
+    clearInterval(renew);
+    await store.releaseRun(runId, owner, epoch, execution?.cursor ?? '').catch(() => undefined);
+    ctx.onReplay?.({ runId, warm, eventsFed: fed, ms: performance.now() - t0 });
+  }
+}
+
+/** Commits intents and runs inline steps until the execution waits on the outside. Returns events fed. */
+async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: number, recovering: boolean, isLost: () => boolean): Promise<number> {
+  const { store } = ctx;
+  let fed = 0;
+  for (;;) {
+    if (isLost()) throw new FencedError('replay lease lost');
+    const intents = ex.intents(realNow(), recovering);
+    recovering = false;
+    if (intents.ops.length === 0) return fed;
+    const { results, events } = await store.commit(runId, epoch, intents.ops, ex.cursor);
+    fed += events.length;
+    // Timers and queued steps are added after the commit; a crash in between is repaired by the reconciler.
+    await Promise.all([
+      ...intents.timers.map((w) => scheduleTimer(store, runId, w.id, w.resumeAt)),
+      ...intents.queued.map((s) => scheduleStep(store, runId, s.id, 1)),
+    ]);
+    await ex.feed(events);
+    if (ex.terminal || intents.inline.length === 0) continue;
+
+    const started = intents.inline
+      .map((step) => ({ step, res: results[intents.ops.findIndex((o) => o.t === 'step_started' && o.c === step.id)] }))
+      .filter((s) => s.res?.r === 'ok');
+    const outcomes = await Promise.all(started.map(({ step, res }) => runInline(ctx, ex, runId, step, res!.attempt!, res!.startedAt!)));
+    const ops: CommitOp[] = outcomes.map(({ step, outcome }) =>
+      outcome.type === 'step_retrying'
+        ? { t: 'step_retrying', c: step.id, d: outcome.data, ra: outcome.retryAt }
+        : { t: outcome.type, c: step.id, d: outcome.data },
+    );
+    if (ops.length === 0) continue;
+    const after = await store.commit(runId, epoch, ops, ex.cursor);
+    fed += after.events.length;
+    await Promise.all(
+      outcomes.map(({ step, outcome, attempt }, i) =>
+        outcome.type === 'step_retrying' && after.results[i]?.r === 'ok'
+          ? scheduleStep(store, runId, step.id, attempt + 1, outcome.retryAt)
+          : undefined,
+      ),
+    );
+    await ex.feed(after.events);
+  }
+}
+
+async function runInline(ctx: ReplayContext, ex: Execution, runId: string, step: StepCall, attempt: number, firstStartedAt: number) {
+  const outcome = await runStepAttempt({
+    runId,
+    workflowName: ex.workflowName,
+    workflowStartedAt: ex.startedAt,
+    publicUrl: ctx.publicUrl,
+    stepId: step.id,
+    stepName: step.stepName,
+    input: step.input!,
+    attempt,
+    firstStartedAt,
+  });
+  if (outcome.type !== 'step_completed') {
+    ctx.log('warn', 'step attempt failed', { runId, stepId: step.id, stepName: step.stepName, attempt, outcome: outcome.type });
+  }
+  return { step, outcome, attempt };
+}
+

@@ -1,0 +1,75 @@
+/**
+ * The step-queue processor: step deliveries (`step`) and sleep timers (`wait`).
+ * Results are recorded once (single-winner scripts); completion, failure and
+ * fired timers wake the run in the same script.
+ */
+import { DelayedError, type Job } from 'bullmq';
+import { EntityConflictError, RunExpiredError, TooEarlyError, WorkflowRunNotFoundError } from '../errors/errors.js';
+import type { Store } from '../redis/store.js';
+import type { ReplayContext } from './replay-job.js';
+import { scheduleStep, type StepJobData, type WaitJobData } from './scheduling.js';
+import { runStepAttempt } from './step-runner.js';
+
+/** Errors that mean "nothing left to do for this job". */
+function isSettled(err: unknown): boolean {
+  return RunExpiredError.is(err) || EntityConflictError.is(err) || WorkflowRunNotFoundError.is(err);
+}
+
+async function delayUntil(job: Job, at: number, token?: string): Promise<never> {
+  await job.moveToDelayed(Math.max(at, Date.now() + 1), token);
+  throw new DelayedError();
+}
+
+/** Processes one job of the step queue. */
+export async function processStepQueueJob(ctx: ReplayContext, job: Job, token?: string): Promise<void> {
+  if (job.name === 'wait') return fireTimer(ctx.store, job as Job<WaitJobData>, token);
+  if (job.name === 'step') return deliverStep(ctx, job as Job<StepJobData>, token);
+  ctx.log('warn', 'unknown job on the step queue', { name: job.name, id: job.id });
+}
+
+async function fireTimer(store: Store, job: Job<WaitJobData>, token?: string): Promise<void> {
+  try {
+    await store.completeWait(job.data.runId, job.data.waitId);
+  } catch (err) {
+    if (TooEarlyError.is(err)) return delayUntil(job, err.retryAt, token);
+    if (isSettled(err)) return;
+    throw err;
+  }
+}
+
+async function deliverStep(ctx: ReplayContext, job: Job<StepJobData>, token?: string): Promise<void> {
+  const { store } = ctx;
+  const { runId, stepId } = job.data;
+  let started;
+  try {
+    started = await store.startStep(runId, stepId);
+  } catch (err) {
+    if (TooEarlyError.is(err)) return delayUntil(job, err.retryAt, token);
+    if (isSettled(err)) return;
+    throw err;
+  }
+  const run = await store.getRun(runId);
+  if (!run) return;
+  const outcome = await runStepAttempt({
+    runId,
+    workflowName: run.workflowName,
+    workflowStartedAt: run.startedAt ?? run.createdAt,
+    publicUrl: ctx.publicUrl,
+    stepId,
+    stepName: started.stepName,
+    input: started.input,
+    attempt: started.attempt,
+    firstStartedAt: started.startedAt,
+  });
+  try {
+    if (outcome.type === 'step_retrying') {
+      await store.finishStep(runId, stepId, outcome.type, outcome.data, outcome.retryAt);
+      await scheduleStep(store, runId, stepId, started.attempt + 1, outcome.retryAt);
+    } else {
+      await store.finishStep(runId, stepId, outcome.type, outcome.data);
+    }
+  } catch (err) {
+    if (isSettled(err)) return; // a duplicate delivery lost the race, or the run ended
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * Runs one attempt of a step function and decides what the log records:
+ * step_completed, step_failed (FatalError, retries exhausted, unregistered
+ * step, unserialisable result) or step_retrying (with the retry time).
+ */
+import { FatalError, RetryableError, StepNotRegisteredError } from '../errors/errors.js';
+import { getStep } from '../authoring/registry.js';
+import { resolveDuration } from '../authoring/duration.js';
+import { stepStorage, workflowStorage } from '../replay/context.js';
+import { realNow } from '../replay/determinism.js';
+import { deserialize, serialize } from '../serialization/codec.js';
+
+/** Default delay before retrying a step that threw a plain error (as the official SDK: 1 s). */
+export const DEFAULT_RETRY_DELAY_MS = 1000;
+
+export interface StepAttempt {
+  runId: string;
+  workflowName: string;
+  workflowStartedAt: number;
+  publicUrl: string;
+  stepId: string;
+  stepName: string;
+  /** superjson of the argument array. */
+  input: string;
+  attempt: number;
+  firstStartedAt: number;
+}
+
+export type StepOutcome =
+  | { type: 'step_completed'; data: string }
+  | { type: 'step_failed'; data: string }
+  | { type: 'step_retrying'; data: string; retryAt: number };
+
+function errorData(err: unknown, message?: string): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return serialize({ error: { name: e.name, message: message ?? e.message, stack: e.stack } });
+}
+
+/** The public, globally unique step id (stable across retries). */
+export function publicStepId(runId: string, stepId: string): string {
+  return `${runId}/${stepId}`;
+}
+
+/** Runs one attempt outside any workflow context. */
+export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
+  const def = getStep(a.stepName);
+  if (!def) return { type: 'step_failed', data: errorData(new StepNotRegisteredError(a.stepName)) };
+  const meta = {
+    step: { stepName: a.stepName, stepId: publicStepId(a.runId, a.stepId), attempt: a.attempt, stepStartedAt: new Date(a.firstStartedAt) },
+    workflow: { workflowName: a.workflowName, workflowRunId: a.runId, workflowStartedAt: new Date(a.workflowStartedAt), url: a.publicUrl },
+  };
+  let result: unknown;
+  try {
+    const args = deserialize<unknown[]>(a.input) ?? [];
+    result = await workflowStorage.exit(() => stepStorage.run(meta, () => def.fn(...args)));
+  } catch (err) {
+    if (FatalError.is(err)) return { type: 'step_failed', data: errorData(err) };
+    if (a.attempt >= def.maxRetries + 1) {
+      const msg = err instanceof Error ? err.message : String(err);
+      return { type: 'step_failed', data: errorData(err, `Step "${a.stepName}" failed after ${a.attempt} attempt(s): ${msg}`) };
+    }
+    let retryAt = realNow() + DEFAULT_RETRY_DELAY_MS;
+    if (RetryableError.is(err) && err.retryAfter !== undefined) {
+      try {
+        retryAt = resolveDuration(err.retryAfter, realNow());
+      } catch {
+        /* an invalid retryAfter falls back to the default delay */
+      }
+    }
+    return { type: 'step_retrying', data: errorData(err), retryAt };
+  }
+  try {
+    return { type: 'step_completed', data: serialize({ result }, `the result of step "${a.stepName}"`) };
+  } catch (err) {
+    return { type: 'step_failed', data: errorData(err) };
+  }
+}

@@ -1,0 +1,3 @@
+// Copies the Lua scripts next to the compiled JavaScript (dist/redis/lua).
+import { cpSync } from 'node:fs';
+cpSync(new URL('../lib/redis/lua', import.meta.url), new URL('../dist/redis/lua', import.meta.url), { recursive: true });
