@@ -7,6 +7,7 @@ export { configure, closeWorkflowClient, DEFAULT_MAX_PAYLOAD_BYTES } from './run
 export type { WorkflowConfig } from './runtime/config.js';
 export { resumeHook, getHookByToken } from './runtime/hooks.js';
 export type { HookInfo } from './runtime/hooks.js';
+export { resumeWebhook, WebhookResponseTimeoutError, DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS } from './runtime/webhooks.js';
 export { start } from './runtime/start.js';
 export type { StartOptions } from './runtime/start.js';
 export { getRun, Run } from './runtime/run.js';

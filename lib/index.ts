@@ -5,6 +5,9 @@
 export { defineWorkflow, defineStep } from './authoring/workflow.js';
 export { createHook, defineHook, sleep, Hook, HookPayloadValidationError } from './authoring/hooks.js';
 export type { HookOptions, TypedHook } from './authoring/hooks.js';
+export { createWebhook, Webhook, WEBHOOK_PATH } from './authoring/webhook.js';
+export type { WebhookOptions } from './authoring/webhook.js';
+export type { WebhookRequest } from './webhooks/http-codec.js';
 export { getWorkflowMetadata, getStepMetadata } from './authoring/metadata.js';
 export type { Workflow, StepOptions } from './authoring/registry.js';
 export type { Duration } from './authoring/duration.js';

@@ -61,7 +61,10 @@ function requireExecution(what: string) {
 }
 
 /** @internal Shared by createHook and createWebhook. */
-export function createHookCall(opts: HookOptions & { isWebhook?: boolean; respondWith?: string }, what: string): HookCall {
+export function createHookCall(
+  opts: HookOptions & { isWebhook?: boolean; respondWith?: string; respondWithAsync?: () => Promise<string> },
+  what: string,
+): HookCall {
   const ex = requireExecution(what);
   if (opts.token !== undefined) assertToken(opts.token);
   const metadata = opts.metadata === undefined ? undefined : serialize(opts.metadata, 'hook metadata');
@@ -71,6 +74,7 @@ export function createHookCall(opts: HookOptions & { isWebhook?: boolean; respon
     metadata,
     isWebhook: opts.isWebhook === true,
     respondWith: opts.respondWith,
+    respondWithAsync: opts.respondWithAsync,
   });
 }
 

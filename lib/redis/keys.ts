@@ -66,6 +66,10 @@ export function createKeyspace(prefix = 'wf') {
     idempotency: (key: string) => k('idem', key),
     /** Pub/sub channel announcing finished runs (message: run id). */
     runFinishedChannel: () => k('run-finished'),
+    /** STRING: a webhook's manual response (superjson), read once by resumeWebhook. */
+    webhookResponse: (responseId: string) => k('webhook-response', responseId),
+    /** Pub/sub channel announcing manual webhook responses (message: response id). */
+    webhookResponseChannel: () => k('webhook-responses'),
     /** STRING: leader lock of the periodic reconciler. */
     reconcilerLock: () => k('reconciler'),
   };

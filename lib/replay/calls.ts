@@ -100,7 +100,10 @@ export class HookCall {
     readonly token: string,
     readonly metadata: string | undefined,
     readonly isWebhook: boolean,
-    readonly respondWith: string | undefined,
+    /** Webhook response mode: 'manual', a stored Response (superjson), or none (202). */
+    public respondWith: string | undefined,
+    /** Work to finish before the hook is committed (reading a static Response body). */
+    public preparing?: Promise<void>,
   ) {}
 
   /** One payload: a buffered one (FIFO), else the next to arrive. */

@@ -187,6 +187,8 @@ export class Execution {
     metadata?: string;
     isWebhook: boolean;
     respondWith?: string;
+    /** Resolves the response mode asynchronously (a static Response). */
+    respondWithAsync?: () => Promise<string>;
   }): HookCall {
     const id = `hook_${++this.seq.hook}`;
     const recorded = this.lookahead.get(id);
@@ -201,6 +203,14 @@ export class Execution {
       token = recordedToken ?? token;
     }
     const call = new HookCall(id, token ?? opts.newToken(), opts.metadata, opts.isWebhook, opts.respondWith);
+    if (opts.respondWithAsync) {
+      const pending = opts.respondWithAsync().then((v) => {
+        call.respondWith = v;
+      });
+      // A failure surfaces in prepare(); keep it from being an unhandled rejection meanwhile.
+      pending.catch(() => undefined);
+      call.preparing = pending;
+    }
     this.register(call);
     return call;
   }
@@ -221,6 +231,19 @@ export class Execution {
   }
 
   // ---- intents --------------------------------------------------------------------
+
+  /** Finishes async preparation of new calls (static webhook responses) before intents(). */
+  async prepare(): Promise<void> {
+    for (const c of this.order) {
+      if (c.kind === 'hook' && c.preparing && !c.created) {
+        try {
+          await c.preparing;
+        } catch (err) {
+          this.divergence ??= err as Error;
+        }
+      }
+    }
+  }
 
   /** What to commit now that the code is quiescent at the end of the log. */
   intents(realNow: number, recovering: boolean): Intents {

@@ -7,6 +7,7 @@ import { openConnection, type ConnectionInput } from '../redis/connection.js';
 import { isValidPrefix } from '../redis/keys.js';
 import { Store } from '../redis/store.js';
 import { RunWatcher } from './run-watcher.js';
+import { ResponseWaiter } from './webhook-waiter.js';
 
 /** Options of {@link configure}. */
 export interface WorkflowConfig {
@@ -27,6 +28,7 @@ interface Runtime {
   config: Required<Pick<WorkflowConfig, 'prefix' | 'maxPayloadBytes'>> & WorkflowConfig;
   store?: Promise<Store>;
   watcher?: RunWatcher;
+  responses?: ResponseWaiter;
   ownsClient: boolean;
 }
 
@@ -86,9 +88,17 @@ export async function getWatcher(): Promise<RunWatcher> {
   return runtime.watcher;
 }
 
+/** The waiter of manual webhook responses (one pub/sub connection per process). */
+export async function getResponseWaiter(): Promise<ResponseWaiter> {
+  const store = await getStore();
+  runtime.responses ??= new ResponseWaiter(store);
+  return runtime.responses;
+}
+
 async function closeRuntime(rt: Runtime): Promise<void> {
   const store = await rt.store?.catch(() => undefined);
   await rt.watcher?.close();
+  await rt.responses?.close();
   if (store) {
     await store.close();
     if (rt.ownsClient) store.client.disconnect();

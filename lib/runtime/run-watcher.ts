@@ -21,6 +21,7 @@ export class RunWatcher {
   private ensureSubscribed(): Promise<unknown> {
     if (!this.subscribed) {
       const sub = (this.store.client as Redis).duplicate();
+      sub.on('error', () => undefined);
       this.sub = sub;
       const channel = this.store.keys.runFinishedChannel();
       sub.on('message', (_ch: string, runId: string) => {

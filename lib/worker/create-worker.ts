@@ -11,6 +11,7 @@ import { openConnection, type ConnectionInput } from '../redis/connection.js';
 import { QUEUE_NAMES } from '../redis/keys.js';
 import { Store } from '../redis/store.js';
 import { installDeterminism } from '../replay/determinism.js';
+import { setWebhookResponder } from '../webhooks/http-codec.js';
 import { ExecutionCache } from './execution-cache.js';
 import { reconcile, startReconciler, type ReconcileReport } from './reconciler.js';
 import { processReplayJob, type ReplayContext } from './replay-job.js';
@@ -85,6 +86,7 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
     client.disconnect();
     throw err;
   }
+  setWebhookResponder((responseId, response) => store.pushWebhookResponse(responseId, response));
   const id = `w-${randomUUID().slice(0, 8)}`;
   const stats = { replays: 0, warmReplays: 0, stepJobs: 0 };
   const ctx: ReplayContext = {

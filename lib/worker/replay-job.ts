@@ -118,6 +118,7 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
   let fed = 0;
   for (;;) {
     if (isLost()) throw new FencedError('replay lease lost');
+    await ex.prepare();
     const intents = ex.intents(realNow(), recovering);
     recovering = false;
     if (intents.ops.length === 0) return fed;

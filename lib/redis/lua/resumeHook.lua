@@ -10,11 +10,13 @@
   ARGV[3]  event data (superjson {payload})
   ARGV[4]  run hash template     ARGV[5]  run stream template
   ARGV[6]  run resumes template  (templates from keys.ts runTemplates)
-  ARGV[7..10] BullMQ job template (placeholder, packed args, data, packed opts)
+  ARGV[7]  '1' = only a webhook hook may be resumed (resumeWebhook), '0' = any
+  ARGV[8..11] BullMQ job template (placeholder, packed args, data, packed opts)
 
   Returns {0, hookRecordJSON, eventId} appended
           | {1, hookRecordJSON, eventId} this resume id was already applied
-          | {-4} hook not found (unknown, disposed, or run finished)
+          | {-4} hook not found (unknown, disposed, run finished, or a plain
+                 hook reached through resumeWebhook)
 ]]
 --- @bullmq
 --- @include "codes"
@@ -26,6 +28,7 @@
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if not rec then return { ERR_HOOK_NOT_FOUND } end
 local hook = cjson.decode(rec)
+if ARGV[7] == '1' and hook.isWebhook ~= true then return { ERR_HOOK_NOT_FOUND } end
 local runId = hook.runId
 local runKey = fillTemplate(ARGV[4], runId)
 local status = redis.call('HGET', runKey, 'status')
