@@ -10,6 +10,7 @@ export type { WebhookOptions } from './authoring/webhook.js';
 export type { WebhookRequest } from './webhooks/http-codec.js';
 export { getWorkflowMetadata, getStepMetadata } from './authoring/metadata.js';
 export type { Workflow, StepOptions } from './authoring/registry.js';
+export { listWorkflows } from './authoring/registry.js';
 export type { Duration } from './authoring/duration.js';
 export type { StepMetadata, WorkflowMetadata } from './replay/context.js';
 export { FatalError, RetryableError } from './errors/errors.js';

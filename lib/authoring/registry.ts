@@ -36,11 +36,8 @@ export function assertName(kind: 'workflow' | 'step', name: unknown): asserts na
   }
 }
 
+/** Registers (or, for hot reload and tests, replaces) a workflow: the log refers to it by name. */
 export function registerWorkflow(w: Workflow): void {
-  const existing = workflows.get(w.workflowName);
-  if (existing && existing.fn !== w.fn) {
-    // Re-registration replaces (hot reload, tests); the name is what the log refers to.
-  }
   workflows.set(w.workflowName, w);
 }
 
@@ -56,4 +53,9 @@ export function getWorkflow(name: string): Workflow | undefined {
 /** The step registered under `name`, if any. */
 export function getStep(name: string): StepDefinition | undefined {
   return steps.get(name);
+}
+
+/** Every workflow registered in this process (CLI worker, tools). */
+export function listWorkflows(): Workflow[] {
+  return [...workflows.values()];
 }

@@ -84,6 +84,8 @@ export class StepCall {
 interface Waiter {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** Events consumed when the claim was made: claims of one burst of code share it. */
+  generation: number;
 }
 
 export class HookCall {
@@ -102,6 +104,8 @@ export class HookCall {
     readonly isWebhook: boolean,
     /** Webhook response mode: 'manual', a stored Response (superjson), or none (202). */
     public respondWith: string | undefined,
+    /** Events consumed so far by the execution (the generation of a new claim). */
+    private readonly generation: () => number,
     /** Work to finish before the hook is committed (reading a static Response body). */
     public preparing?: Promise<void>,
   ) {}
@@ -111,8 +115,17 @@ export class HookCall {
     return new Promise((resolve, reject) => {
       if (this.conflict) return reject(new HookConflictError(this.token, this.conflict.conflictingRunId));
       if (this.buffer.length > 0) return resolve(this.buffer.shift());
-      this.waiters.push({ resolve, reject });
+      this.waiters.push({ resolve, reject, generation: this.generation() });
     });
+  }
+
+  private checkToken(ev: StoredEvent): void {
+    const recorded = deserialize<{ token?: string }>(ev.data)?.token;
+    if (recorded !== undefined && recorded !== this.token) {
+      throw new NondeterminismError(
+        `Replay diverged at ${this.id}: the workflow code now creates this hook with another token than the one recorded in the log.`,
+      );
+    }
   }
 
   dispose(): void {
@@ -123,9 +136,11 @@ export class HookCall {
   consume(ev: StoredEvent): Consumed {
     switch (ev.type) {
       case 'hook_created':
+        this.checkToken(ev);
         this.created = true;
         return 'quiet';
       case 'hook_conflict': {
+        this.checkToken(ev);
         this.created = true;
         this.conflict = { conflictingRunId: deserialize<{ conflictingRunId?: string }>(ev.data)?.conflictingRunId };
         const waiting = this.waiters;
@@ -135,12 +150,14 @@ export class HookCall {
       }
       case 'hook_received': {
         const payload = deserialize<{ payload: unknown }>(ev.data).payload;
-        // Every claim waiting now gets this payload, so a claim abandoned by a
-        // lost Promise.race cannot swallow a payload meant for a later await.
+        // One payload, one claim. Claims of the newest burst of code go first
+        // (FIFO among them), so a claim left behind by a lost Promise.race
+        // cannot swallow a payload meant for a later await.
         if (this.waiters.length > 0) {
-          const waiting = this.waiters;
-          this.waiters = [];
-          for (const w of waiting) w.resolve(payload);
+          const newest = Math.max(...this.waiters.map((w) => w.generation));
+          const i = this.waiters.findIndex((w) => w.generation === newest);
+          const [w] = this.waiters.splice(i, 1);
+          w!.resolve(payload);
           return 'settled';
         }
         this.buffer.push(payload);

@@ -95,8 +95,13 @@ export class Execution {
     return this.rng();
   }
 
-  /** Calls the workflow function inside this execution's context and lets it run to its first await. */
-  async begin(fn: (...args: any[]) => unknown, args: unknown[]): Promise<void> {
+  /**
+   * Calls the workflow function inside this execution's context and lets it
+   * run to its first await. `recorded` is the log so far: calls made before
+   * the first await read their recorded tokens and times from it.
+   */
+  async begin(fn: (...args: any[]) => unknown, args: unknown[], recorded: StoredEvent[] = []): Promise<void> {
+    this.remember(recorded);
     workflowStorage.run(this, () => {
       try {
         Promise.resolve(fn(...args)).then(
@@ -120,9 +125,7 @@ export class Execution {
 
   /** Feeds events (in log order; already consumed ones are skipped). */
   async feed(events: StoredEvent[]): Promise<void> {
-    for (const ev of events) {
-      if (ev.correlationId && !this.lookahead.has(ev.correlationId)) this.lookahead.set(ev.correlationId, ev);
-    }
+    this.remember(events);
     for (const ev of events) {
       if (this.terminal || this.divergence) return;
       if (this.cursor && compareEventIds(ev.eventId, this.cursor) <= 0) continue;
@@ -141,6 +144,13 @@ export class Execution {
     this.lookahead = new Map([...this.lookahead].filter(([, e]) => compareEventIds(e.eventId, this.cursor) > 0));
   }
 
+  /** Keeps the first recorded event of each correlation id for calls to read ahead. */
+  private remember(events: StoredEvent[]): void {
+    for (const ev of events) {
+      if (ev.correlationId && !this.lookahead.has(ev.correlationId)) this.lookahead.set(ev.correlationId, ev);
+    }
+  }
+
   private consume(ev: StoredEvent): 'settled' | 'quiet' {
     switch (ev.type) {
       case 'run_created':
@@ -154,8 +164,9 @@ export class Execution {
     }
     const call = this.calls.get(ev.correlationId);
     if (!call) {
+      const stepName = ev.type === 'step_created' ? (JSON.parse(ev.data)?.json?.stepName as string | undefined) : undefined;
       throw new NondeterminismError(
-        `Replay diverged at ${ev.correlationId} (${ev.type}): the event log has this call but the workflow code did not make it ` +
+        `Replay diverged at ${ev.correlationId}${stepName ? ` (step "${stepName}")` : ''} (${ev.type}): the event log has this call but the workflow code did not make it ` +
           `(the code made ${this.seq.step} step, ${this.seq.hook} hook and ${this.seq.wait} sleep calls so far). ` +
           'Workflow code must make the same calls in the same order on every replay; version the workflow under a new name to change it.',
       );
@@ -202,7 +213,7 @@ export class Execution {
       }
       token = recordedToken ?? token;
     }
-    const call = new HookCall(id, token ?? opts.newToken(), opts.metadata, opts.isWebhook, opts.respondWith);
+    const call = new HookCall(id, token ?? opts.newToken(), opts.metadata, opts.isWebhook, opts.respondWith, () => this.consumed);
     if (opts.respondWithAsync) {
       const pending = opts.respondWithAsync().then((v) => {
         call.respondWith = v;

@@ -37,7 +37,7 @@ export function toHookInfo<M = unknown>(rec: HookRecord): HookInfo<M> {
  */
 export async function resumeHook<T = unknown>(token: string, payload: T): Promise<HookInfo> {
   assertToken(token);
-  const data = serializeLimited({ payload }, getConfig().maxPayloadBytes, 'payload');
+  const data = serializeLimited(payload, getConfig().maxPayloadBytes, 'payload', 'payload');
   const store = await getStore();
   const { hook } = await store.resumeHook(token, data, newResumeId());
   return toHookInfo(hook);

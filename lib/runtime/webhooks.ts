@@ -26,7 +26,7 @@ export async function resumeWebhook(token: string, request: Request, opts: { res
   if (!pre || pre.isWebhook !== true) throw new HookNotFoundError(token);
   const responseId = pre.respondWith === 'manual' ? newResumeId() : undefined;
   const stored = await storeRequest(request, responseId);
-  const data = serializeLimited({ payload: new WebhookRequest(stored) }, getConfig().maxPayloadBytes, 'webhook request');
+  const data = serializeLimited(new WebhookRequest(stored), getConfig().maxPayloadBytes, 'webhook request', 'payload');
   const { hook } = await store.resumeHook(token, data, newResumeId(), { webhookOnly: true });
   if (hook.respondWith === 'manual' && responseId) {
     const text = await (await getResponseWaiter()).wait(responseId, opts.responseTimeoutMs ?? DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS);

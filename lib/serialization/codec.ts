@@ -83,9 +83,22 @@ export function serialize(value: unknown, what = 'value'): string {
   }
 }
 
-/** Serialises and enforces a size limit (bytes of UTF-8 text). */
-export function serializeLimited(value: unknown, limit: number, what = 'payload'): string {
-  const text = serialize(value, what);
+/**
+ * Serialises and enforces a size limit (bytes of UTF-8 text). With `wrapKey`
+ * the value is stored as `{ [wrapKey]: value }` (event data) while errors
+ * still name the value itself (`payload.items[2]`, not `payload.payload...`).
+ */
+export function serializeLimited(value: unknown, limit: number, what = 'payload', wrapKey?: string): string {
+  let text: string;
+  if (wrapKey === undefined) text = serialize(value, what);
+  else {
+    check(value, what, new Set());
+    try {
+      text = superjson.stringify({ [wrapKey]: value } as never);
+    } catch (err) {
+      throw new SerializationError(what, (err as Error).message);
+    }
+  }
   const size = Buffer.byteLength(text, 'utf8');
   if (size > limit) throw new PayloadTooLargeError(size, limit, what);
   return text;

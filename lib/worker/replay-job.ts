@@ -95,7 +95,7 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
       });
       const events = await store.readAllEvents(runId);
       fed += events.length;
-      await execution.begin(wf.fn, deserialize<unknown[]>(run.input) ?? []);
+      await execution.begin(wf.fn, deserialize<unknown[]>(run.input) ?? [], events);
       await execution.feed(events);
     }
     fed += await drive(ctx, execution, runId, epoch, !warm, () => lost);

@@ -1,0 +1,105 @@
+/**
+ * Small helpers shared by the engine integration tests (not a spec file).
+ */
+import { expect } from 'chai';
+import { resumeHook, type HookInfo, type Run, type WorkflowEvent } from 'workflow-redis/api';
+import { waitFor } from '../helpers/redis.js';
+
+export interface Deferred<T = void> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+}
+
+/** A promise with its resolve function exposed (to block and release steps). */
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * Resumes `token` as soon as its hook is registered (hooks register when the
+ * workflow suspends): retries while resumeHook rejects with HookNotFoundError.
+ */
+export async function resumeWhenReady(token: string, payload: unknown, what = `hook ${token}`): Promise<HookInfo> {
+  const info = await waitFor(
+    async () => {
+      try {
+        return await resumeHook(token, payload);
+      } catch (err) {
+        if ((err as Error).name === 'HookNotFoundError') return undefined;
+        throw err;
+      }
+    },
+    { what },
+  );
+  return info!;
+}
+
+/** Awaits `p`, expecting a rejection whose `name` is `name`; returns the error. */
+export async function expectRejection<E = Error>(p: Promise<unknown>, name: string): Promise<E> {
+  let value: unknown;
+  try {
+    value = await p;
+  } catch (err) {
+    expect((err as Error)?.name, `rejected with ${(err as Error)?.name}: ${(err as Error)?.message}`).to.equal(name);
+    return err as E;
+  }
+  expect.fail(`expected a rejection with ${name}, but it resolved with ${JSON.stringify(value)}`);
+}
+
+/** Runs `fn`, expecting it to throw (sync or async) an error whose `name` is `name`. */
+export async function expectThrow<E = Error>(fn: () => unknown, name: string): Promise<E> {
+  return expectRejection<E>(Promise.resolve().then(fn), name);
+}
+
+/** `type correlationId` lines of a run's log, for readable sequence assertions. */
+export async function eventLines(run: Run<unknown>): Promise<string[]> {
+  return (await run.events()).map((e) => (e.correlationId ? `${e.type} ${e.correlationId}` : e.type));
+}
+
+/** Waits until the run's log holds an event matching `pred`; returns the log. */
+export async function waitForEvent(run: Run<unknown>, pred: (e: WorkflowEvent) => boolean, what: string): Promise<WorkflowEvent[]> {
+  const events = await waitFor(
+    async () => {
+      const evs = await run.events();
+      return evs.some(pred) ? evs : undefined;
+    },
+    { what },
+  );
+  return events!;
+}
+
+/**
+ * Waits until the run ends, or until `wentOn()` turns true (the run went on
+ * where it should have stopped) — so a missing failure fails fast instead of
+ * timing out. Returns how it ended.
+ */
+export async function outcomeOrProgress(
+  run: Run<unknown>,
+  wentOn: () => Promise<unknown>,
+  timeoutMs = 15_000,
+): Promise<{ kind: 'completed'; value: unknown } | { kind: 'rejected'; error: Error & Record<string, any> } | { kind: 'went-on' }> {
+  let done = false;
+  const ended = run.returnValue.then(
+    (value) => ({ kind: 'completed' as const, value }),
+    (error) => ({ kind: 'rejected' as const, error }),
+  );
+  const poll = (async () => {
+    const deadline = Date.now() + timeoutMs;
+    while (!done && Date.now() < deadline) {
+      try {
+        if (await wentOn()) return { kind: 'went-on' as const };
+      } catch {
+        /* not yet */
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return new Promise<never>(() => undefined);
+  })();
+  try {
+    return await Promise.race([ended, poll]);
+  } finally {
+    done = true;
+  }
+}
