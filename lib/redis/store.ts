@@ -87,6 +87,8 @@ export class Store {
   static async open(opts: StoreOptions): Promise<Store> {
     const store = new Store(opts);
     store.template = await captureReplayJobTemplate(store.workflowQueue);
+    // Each Queue writes its meta hash once connected; wait for it so callers see a settled keyspace.
+    await Promise.all([store.workflowQueue.getVersion(), store.stepQueue.getVersion()]);
     return store;
   }
 

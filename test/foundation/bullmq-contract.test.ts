@@ -1,0 +1,240 @@
+/**
+ * The contract with BullMQ (lib/queue/bullmq-contract.ts): the pinned version,
+ * the captured addStandardJob template, the shape of the jobs our scripts add,
+ * and SPEC §4's no-lost-wake-up rule: a resume that lands while the run's job
+ * is active produces a follow-up replay after it.
+ */
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { unpack } from 'msgpackr';
+import type { Job } from 'bullmq';
+import { configure, closeWorkflowClient, resumeHook } from 'workflow-redis/api';
+import {
+  BULLMQ_TESTED_VERSION,
+  bullAddStandardJobLua,
+  captureReplayJobTemplate,
+  checkBullmqContract,
+  RUN_ID_PLACEHOLDER,
+} from '../../lib/queue/bullmq-contract.js';
+import type { Store } from '../../lib/redis/store.js';
+import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
+import { claimHook, createTestRun, pendingJobsOf, receivedPayloads, settledStore, startWorkflowWorker } from './helpers.js';
+
+const readJson = (rel: string) => JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8'));
+
+/** A gate a processor waits on until the test opens it. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { open, opened };
+}
+
+describe('bullmq contract', function () {
+  describe('version pin', function () {
+    it('the installed bullmq is BULLMQ_TESTED_VERSION, pinned exactly in package.json', function () {
+      const installed = readJson('../../node_modules/bullmq/package.json').version as string;
+      const pinned = readJson('../../package.json').dependencies.bullmq as string;
+      expect(pinned, 'package.json pins an exact version (no range)').to.match(/^\d+\.\d+\.\d+$/);
+      expect(installed).to.equal(BULLMQ_TESTED_VERSION);
+      expect(pinned).to.equal(BULLMQ_TESTED_VERSION);
+    });
+
+    it('the lockfile resolves the same version', function () {
+      const lock = readJson('../../package-lock.json');
+      expect(lock.packages?.['node_modules/bullmq']?.version).to.equal(BULLMQ_TESTED_VERSION);
+    });
+
+    it("BullMQ's addStandardJob is wrapped as a local Lua function", function () {
+      const lua = bullAddStandardJobLua();
+      expect(lua.startsWith('local function bullAddStandardJob(KEYS, ARGV)\n')).to.equal(true);
+      expect(lua.trimEnd().endsWith('end')).to.equal(true);
+      expect(lua).to.include('cmsgpack.unpack(ARGV[1])');
+    });
+  });
+
+  describe('against a real Redis', function () {
+    let redis: TestRedis;
+    let store: Store;
+
+    before(async function () {
+      redis = await startRedis();
+    });
+
+    after(async function () {
+      await closeWorkflowClient();
+      await redis?.stop();
+    });
+
+    beforeEach(async function () {
+      configure({ connection: redis.url, prefix: uniquePrefix('bull') });
+      store = await settledStore();
+    });
+
+    afterEach(async function () {
+      await closeWorkflowClient();
+    });
+
+    it('captureReplayJobTemplate returns the 9 keys of the workflow queue and 4 argv', async function () {
+      await checkBullmqContract(store.workflowQueue);
+      const tpl = await captureReplayJobTemplate(store.workflowQueue);
+      expect(tpl.keys).to.have.length(9);
+      expect(tpl.argv).to.have.length(4);
+      const q = store.workflowQueue.keys;
+      expect(tpl.keys).to.deep.equal([q.wait, q.paused, q.meta, q.id, q.completed, q.delayed, q.active, q.events, q.marker]);
+      for (const key of tpl.keys) expect(key.startsWith(`${store.keys.bullPrefix}:workflows:`), key).to.equal(true);
+
+      const [placeholder, packedArgs, data, packedOpts] = tpl.argv;
+      expect(placeholder).to.equal(RUN_ID_PLACEHOLDER);
+      expect(JSON.parse(data)).to.deep.equal({ runId: RUN_ID_PLACEHOLDER });
+      const args = unpack(packedArgs as Buffer) as unknown[];
+      expect(args[0]).to.equal(`${store.keys.bullPrefix}:workflows:`);
+      expect(args[1], 'no custom job id (keepLastIfActive needs auto ids)').to.be.oneOf(['', null, undefined]);
+      expect(args[2]).to.equal('replay');
+      expect(String(args[8])).to.equal(`${store.keys.bullPrefix}:workflows:de:${RUN_ID_PLACEHOLDER}`);
+      const opts = unpack(packedOpts as Buffer) as Record<string, any>;
+      expect(opts.de).to.deep.equal({ id: RUN_ID_PLACEHOLDER, keepLastIfActive: true });
+      expect(opts.jobId).to.equal(undefined);
+    });
+
+    /** Processes whatever is queued for the run and waits until nothing is left (dedup key cleared). */
+    async function drainRun(runId: string): Promise<string[]> {
+      const seen: string[] = [];
+      const w = startWorkflowWorker(store, redis.url, async (job) => {
+        seen.push(job.data.runId);
+      });
+      try {
+        await waitFor(
+          async () => (await pendingJobsOf(store, runId)).length === 0 && (await store.workflowQueue.getDeduplicationJobId(runId)) === null,
+          { what: 'the run to have no queued job' },
+        );
+      } finally {
+        await w.close();
+      }
+      return seen;
+    }
+
+    async function expectReplayJob(job: Job | undefined, runId: string): Promise<void> {
+      expect(job, 'the job exists').to.not.equal(undefined);
+      expect(job!.name).to.equal('replay');
+      expect(job!.data).to.deep.equal({ runId });
+      expect(job!.opts.deduplication).to.deep.equal({ id: runId, keepLastIfActive: true });
+      expect(job!.opts.removeOnComplete).to.equal(true);
+      expect(job!.opts.attempts).to.equal(10);
+      expect(job!.opts.jobId).to.equal(undefined);
+      expect(job!.deduplicationId).to.equal(runId);
+      expect(job!.timestamp).to.be.within(Date.now() - 60_000, Date.now() + 60_000);
+      expect(await job!.getState()).to.equal('waiting');
+    }
+
+    it('createRun and resumeHook add real BullMQ jobs: name replay, data { runId }, deduplication { id: runId, keepLastIfActive }', async function () {
+      const runId = await createTestRun(store);
+      const token = `bull:${runId}`;
+      expect((await claimHook(store, runId, token)).r).to.equal('ok');
+
+      const firstId = await store.workflowQueue.getDeduplicationJobId(runId);
+      expect(firstId, 'createRun queued a job').to.be.a('string');
+      await expectReplayJob(await store.workflowQueue.getJob(firstId!), runId);
+
+      // Let a worker take that job so that the next one is created by resumeHook.
+      expect(await drainRun(runId)).to.deep.equal([runId]);
+      expect(await store.workflowQueue.getJob(firstId!)).to.equal(undefined);
+
+      await resumeHook(token, { go: true });
+      const jobs = await pendingJobsOf(store, runId);
+      expect(jobs).to.have.length(1);
+      const id = await store.workflowQueue.getDeduplicationJobId(runId);
+      expect(id).to.equal(jobs[0]!.id);
+      expect(id).to.not.equal(firstId);
+      await expectReplayJob(await store.workflowQueue.getJob(id!), runId);
+
+      // A second resume while that job waits is merged into it.
+      await resumeHook(token, { go: 'again' });
+      expect((await pendingJobsOf(store, runId)).map((j) => j.id)).to.deep.equal([id]);
+      expect(await receivedPayloads(store, runId)).to.deep.equal([{ go: true }, { go: 'again' }]);
+    });
+
+    it('a resume that lands while the run\'s job is active produces a follow-up replay (no lost wake-up)', async function () {
+      const runId = await createTestRun(store);
+      const token = `wake:${runId}`;
+      expect((await claimHook(store, runId, token)).r).to.equal('ok');
+
+      const first = gate();
+      const calls: { jobId: string | undefined; runId: string; receivedAtStart: number }[] = [];
+      let active = 0;
+      let maxActive = 0;
+      const w = startWorkflowWorker(store, redis.url, async (job) => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        try {
+          // A replay reads the stream after its job became active.
+          const receivedAtStart = (await receivedPayloads(store, job.data.runId)).length;
+          calls.push({ jobId: job.id, runId: job.data.runId, receivedAtStart });
+          if (calls.length === 1) await first.opened;
+        } finally {
+          active--;
+        }
+      });
+      try {
+        await waitFor(() => calls.length === 1, { what: 'the first replay to start' });
+        const activeJob = await store.workflowQueue.getJob(calls[0]!.jobId!);
+        expect(await activeJob!.getState()).to.equal('active');
+        expect(calls[0]!.receivedAtStart).to.equal(0);
+
+        // Resumes while the job is active: appended, and not dropped by the deduplication.
+        for (let i = 0; i < 3; i++) expect((await resumeHook(token, i)).runId).to.equal(runId);
+        expect(await receivedPayloads(store, runId)).to.deep.equal([0, 1, 2]);
+        expect((await pendingJobsOf(store, runId)).map((j) => j.id), 'only the active job so far').to.deep.equal([calls[0]!.jobId]);
+
+        first.open();
+        await waitFor(() => calls.length >= 2, { what: 'the follow-up replay' });
+        await waitFor(
+          async () => (await pendingJobsOf(store, runId)).length === 0 && (await store.workflowQueue.getDeduplicationJobId(runId)) === null,
+          { what: 'the queue to settle' },
+        );
+      } finally {
+        first.open();
+        await w.close();
+      }
+      expect(calls.map((c) => c.runId)).to.deep.equal([runId, runId]);
+      expect(calls[1]!.jobId).to.not.equal(calls[0]!.jobId);
+      // The follow-up saw every payload that arrived during the first replay.
+      expect(calls[1]!.receivedAtStart).to.equal(3);
+      // Three resumes during one active replay make one follow-up, and never two replays at once.
+      expect(calls).to.have.length(2);
+      expect(maxActive).to.equal(1);
+    });
+
+    it('a resume that lands while the active replay fails is still replayed afterwards', async function () {
+      const runId = await createTestRun(store);
+      const token = `fail:${runId}`;
+      expect((await claimHook(store, runId, token)).r).to.equal('ok');
+
+      const first = gate();
+      const calls: { jobId: string | undefined; receivedAtStart: number }[] = [];
+      const w = startWorkflowWorker(store, redis.url, async (job) => {
+        calls.push({ jobId: job.id, receivedAtStart: (await receivedPayloads(store, runId)).length });
+        if (calls.length === 1) {
+          await first.opened;
+          throw new Error('replay crashed');
+        }
+      });
+      try {
+        await waitFor(() => calls.length === 1, { what: 'the first replay to start' });
+        await resumeHook(token, 'during-failure');
+        first.open();
+        // Either BullMQ's retry of the failed job or the deduplicated follow-up replays the run.
+        await waitFor(() => calls.length >= 2, { what: 'a replay after the failure' });
+        await waitFor(
+          async () => (await pendingJobsOf(store, runId)).length === 0 && (await store.workflowQueue.getDeduplicationJobId(runId)) === null,
+          { what: 'the queue to settle' },
+        );
+      } finally {
+        first.open();
+        await w.close();
+      }
+      expect(calls[0]!.receivedAtStart).to.equal(0);
+      expect(calls[1]!.receivedAtStart).to.equal(1);
+      expect(await receivedPayloads(store, runId)).to.deep.equal(['during-failure']);
+    });
+  });
+});
