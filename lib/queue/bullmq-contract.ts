@@ -34,6 +34,7 @@ function loadAddStandardJob(): BullScript {
     throw new Error(
       `workflow-redis needs bullmq ${BULLMQ_TESTED_VERSION} (its addStandardJob-9 script was not found: ${(err as Error).message}). ` +
         `Install the pinned version: npm install bullmq@${BULLMQ_TESTED_VERSION}`,
+      { cause: err },
     );
   }
   const s = mod.addStandardJob;

@@ -132,7 +132,7 @@ export class Execution {
       if (ev.createdAt > this.clock) this.clock = ev.createdAt;
       this.cursor = ev.eventId;
       this.consumed++;
-      let settled = false;
+      let settled: boolean;
       try {
         settled = this.consume(ev) === 'settled';
       } catch (err) {

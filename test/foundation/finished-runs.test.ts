@@ -17,7 +17,6 @@ import {
   disposeHook,
   expectNoWrites,
   receivedPayloads,
-  rejectionOf,
   settledStore,
 } from './helpers.js';
 
