@@ -9,6 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { Job, type Queue } from 'bullmq';
+import { Packr } from 'msgpackr';
 
 const require = createRequire(import.meta.url);
 
@@ -56,12 +57,28 @@ export function bullAddStandardJobLua(): string {
   return cachedLua;
 }
 
+/** Stands for the job timestamp in a captured template (replaced by server time in Lua). */
+export const TIMESTAMP_MARKER = 4102444800123;
+
 /** KEYS and ARGV for our scripts' enqueueReplay include (see lua/includes/enqueueReplay.lua). */
 export interface ReplayJobTemplate {
   /** BullMQ's 9 keys of the workflow queue. */
   keys: string[];
-  /** placeholder, packed args, job data (JSON), packed opts. */
-  argv: [string, Buffer | string, string, Buffer | string];
+  /**
+   * The 8 values enqueueReplay reads: placeholder, packed dedup-key template,
+   * dedup-key template, packed timestamp marker, packed args, job data (JSON),
+   * packed placeholder, packed opts.
+   */
+  argv: (string | Buffer)[];
+}
+
+// Same encoding options as BullMQ's own packer; used only to find byte patterns in its output.
+const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
+
+function occurrences(hay: Buffer, needle: Buffer): number {
+  let n = 0;
+  for (let i = hay.indexOf(needle); i !== -1; i = hay.indexOf(needle, i + 1)) n++;
+  return n;
 }
 
 /** Options of the replay jobs (deduplicated per run; see SPEC §4). */
@@ -85,6 +102,7 @@ export async function captureReplayJobTemplate(queue: Queue): Promise<ReplayJobT
     },
   };
   const job = new Job(queue, 'replay', { runId: RUN_ID_PLACEHOLDER }, replayJobOptions(RUN_ID_PLACEHOLDER) as never);
+  job.timestamp = TIMESTAMP_MARKER;
   await job.addJob(interceptor as never);
   if (!captured || !captured.name.startsWith('addStandardJob:') || captured.args.length !== 12) {
     throw new Error(
@@ -94,10 +112,25 @@ export async function captureReplayJobTemplate(queue: Queue): Promise<ReplayJobT
   }
   const a = captured.args;
   const data = String(a[10]);
-  if (!data.includes(RUN_ID_PLACEHOLDER)) throw new Error('bullmq contract changed: job data is not ARGV[2]');
+  const args = Buffer.from(a[9] as Buffer);
+  const opts = Buffer.from(a[11] as Buffer);
+  // Lua rewrites the template by replacing these exact byte patterns (each must occur once).
+  const dedupTemplate = `${a[0]!.toString().replace(/wait$/, '')}de:${RUN_ID_PLACEHOLDER}`;
+  const encDedup = packr.pack(dedupTemplate);
+  const encTs = packr.pack(TIMESTAMP_MARKER);
+  const encSlot = packr.pack(RUN_ID_PLACEHOLDER);
+  const checks: [string, boolean][] = [
+    ['job data holds the run id', data.includes(RUN_ID_PLACEHOLDER)],
+    ['args hold the deduplication key once', occurrences(args, encDedup) === 1],
+    ['args hold the timestamp once', occurrences(args, encTs) === 1],
+    ['opts hold the deduplication id once', occurrences(opts, encSlot) === 1],
+  ];
+  for (const [what, ok] of checks) {
+    if (!ok) throw new Error(`bullmq contract changed: ${what} is no longer true. Pin bullmq@${BULLMQ_TESTED_VERSION}.`);
+  }
   return {
     keys: a.slice(0, 9).map(String),
-    argv: [RUN_ID_PLACEHOLDER, a[9] as Buffer, data, a[11] as Buffer],
+    argv: [RUN_ID_PLACEHOLDER, encDedup, dedupTemplate, encTs, args, data, encSlot, opts],
   };
 }
 

@@ -36,14 +36,22 @@ function describe(v: unknown): string {
   return ctor ? `an instance of ${ctor}` : 'an unsupported value';
 }
 
-function check(value: unknown, path: string, seen: Set<object>): void {
+/**
+ * Walks a value, throwing SerializationError on what would not round-trip.
+ * Returns true when the value is plain JSON (objects, arrays, strings, finite
+ * numbers other than -0, booleans, null): superjson writes such a value as
+ * exactly `{"json":<JSON>}`, so JSON.stringify can do it ~10x faster.
+ */
+function check(value: unknown, path: string, seen: Set<object>): boolean {
   const t = typeof value;
   if (t === 'function' || t === 'symbol') throw new SerializationError(path, `it is ${describe(value)}`);
-  if (value === null || t !== 'object') return;
+  if (t === 'string' || t === 'boolean' || value === null) return true;
+  if (t === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (t !== 'object') return false; // undefined, bigint: superjson keeps them
   const obj = value as object;
-  if (seen.has(obj)) return;
+  if (seen.has(obj)) return false; // shared or circular references: superjson tracks them
   seen.add(obj);
-  if (superjson.customTransformerRegistry.findApplicable(obj)) return;
+  if (superjson.customTransformerRegistry.findApplicable(obj)) return false;
   if (BUILTINS.some((B) => obj instanceof B)) {
     if (obj instanceof Map) {
       for (const [k, v] of obj) {
@@ -54,33 +62,45 @@ function check(value: unknown, path: string, seen: Set<object>): void {
       let i = 0;
       for (const v of obj) check(v, `${path}<set item ${i++}>`, seen);
     }
-    return;
+    return false;
   }
+  let plain = true;
   if (Array.isArray(obj)) {
-    obj.forEach((v, i) => check(v, `${path}[${i}]`, seen));
-    return;
+    for (let i = 0; i < obj.length; i++) if (!check(obj[i], `${path}[${i}]`, seen)) plain = false;
+    return plain;
   }
   const proto = Object.getPrototypeOf(obj);
-  if (proto !== Object.prototype && proto !== null && !superjson.classRegistry.getIdentifier(obj as never)) {
-    throw new SerializationError(
-      path,
-      `it is ${describe(obj)}; pass plain data or register the class with registerSerializableClass()`,
-    );
+  if (proto !== Object.prototype && proto !== null) {
+    if (!superjson.classRegistry.getIdentifier(obj as never)) {
+      throw new SerializationError(
+        path,
+        `it is ${describe(obj)}; pass plain data or register the class with registerSerializableClass()`,
+      );
+    }
+    plain = false;
   }
   for (const key of Object.getOwnPropertySymbols(obj)) {
     throw new SerializationError(`${path}[${String(key)}]`, 'symbol keys are not stored');
   }
-  for (const [k, v] of Object.entries(obj)) check(v, `${path}.${k}`, seen);
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === '__proto__') throw new SerializationError(`${path}.__proto__`, 'the key "__proto__" is not allowed');
+    if (!check(v, `${path}.${k}`, seen)) plain = false;
+  }
+  return plain;
 }
 
-/** Serialises a value to superjson text, refusing what would not round-trip. */
-export function serialize(value: unknown, what = 'value'): string {
-  check(value, what, new Set());
+function stringify(value: unknown, plain: boolean, what: string): string {
+  if (plain) return `{"json":${JSON.stringify(value)}}`;
   try {
     return superjson.stringify(value as never);
   } catch (err) {
     throw new SerializationError(what, (err as Error).message);
   }
+}
+
+/** Serialises a value to superjson text, refusing what would not round-trip. */
+export function serialize(value: unknown, what = 'value'): string {
+  return stringify(value, check(value, what, new Set()), what);
 }
 
 /**
@@ -89,16 +109,8 @@ export function serialize(value: unknown, what = 'value'): string {
  * still name the value itself (`payload.items[2]`, not `payload.payload...`).
  */
 export function serializeLimited(value: unknown, limit: number, what = 'payload', wrapKey?: string): string {
-  let text: string;
-  if (wrapKey === undefined) text = serialize(value, what);
-  else {
-    check(value, what, new Set());
-    try {
-      text = superjson.stringify({ [wrapKey]: value } as never);
-    } catch (err) {
-      throw new SerializationError(what, (err as Error).message);
-    }
-  }
+  const plain = check(value, what, new Set());
+  const text = wrapKey === undefined ? stringify(value, plain, what) : stringify({ [wrapKey]: value }, plain, what);
   const size = Buffer.byteLength(text, 'utf8');
   if (size > limit) throw new PayloadTooLargeError(size, limit, what);
   return text;

@@ -1,9 +1,11 @@
 -- Puts the run on the BullMQ workflow queue through BullMQ's own addStandardJob
 -- (wrapped as bullAddStandardJob by the script loader). The job's packed args,
 -- data and opts were captured once from BullMQ's public Job#addJob with a
--- placeholder run id, which is replaced here; the timestamp is server time.
--- Layout: the last 9 KEYS are BullMQ's, the last 4 ARGV are
--- placeholder, packed args, job data (JSON), packed opts.
+-- placeholder run id and timestamp (lib/queue/bullmq-contract.ts), which are
+-- replaced here by byte pattern; the timestamp becomes server time.
+-- Layout: the last 9 KEYS are BullMQ's; the last 8 ARGV are the template:
+-- placeholder, packed dedup-key template, dedup-key template, packed timestamp
+-- marker, packed args, job data (JSON), packed placeholder, packed opts.
 local function replacePlain(s, needle, repl)
   local out, from = {}, 1
   while true do
@@ -17,26 +19,17 @@ local function replacePlain(s, needle, repl)
   return table.concat(out)
 end
 
-local function substituteSlot(v, slot, runId)
-  if type(v) == 'string' then
-    if string.find(v, slot, 1, true) then return replacePlain(v, slot, runId) end
-    return v
-  elseif type(v) == 'table' then
-    for k, x in pairs(v) do v[k] = substituteSlot(x, slot, runId) end
-  end
-  return v
-end
-
 local function enqueueReplay(runId, now)
   local nk, na = #KEYS, #ARGV
   local k = {}
   for i = nk - 8, nk do k[#k + 1] = KEYS[i] end
-  local slot = ARGV[na - 3]
-  local args = substituteSlot(cmsgpack.unpack(ARGV[na - 2]), slot, runId)
-  args[4] = now
-  local data = replacePlain(ARGV[na - 1], slot, runId)
-  local opts = substituteSlot(cmsgpack.unpack(ARGV[na]), slot, runId)
-  local jobId = bullAddStandardJob(k, { cmsgpack.pack(args), data, cmsgpack.pack(opts) })
+  local slot = ARGV[na - 7]
+  -- msgpack is self-delimiting: swapping one whole encoded value for another keeps the buffer valid.
+  local args = replacePlain(ARGV[na - 3], ARGV[na - 6], cmsgpack.pack(replacePlain(ARGV[na - 5], slot, runId)))
+  args = replacePlain(args, ARGV[na - 4], cmsgpack.pack(now))
+  local data = replacePlain(ARGV[na - 2], slot, runId)
+  local opts = replacePlain(ARGV[na], ARGV[na - 1], cmsgpack.pack(runId))
+  local jobId = bullAddStandardJob(k, { args, data, opts })
   if type(jobId) == 'number' and jobId < 0 then
     return redis.error_reply('WFR_QUEUE_ADD_FAILED ' .. jobId)
   end

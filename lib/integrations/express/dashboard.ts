@@ -1,0 +1,94 @@
+/**
+ * The BullMQ dashboard (bull-board) over the store's two queues.
+ *
+ * bull-board renders its asset and API URLs from a base path fixed when its
+ * adapter is built, but the router does not know where the app mounts it
+ * (`app.use('/wf', workflowRouter())`). So boards are built lazily, on the
+ * first request, with `req.baseUrl` — the full path up to and including the
+ * dashboard path — and one board is kept per base URL. The queues also come
+ * from the store, which only exists once `configure()` has run and the first
+ * request opens it; a later `configure()` (a new store) rebuilds the board.
+ */
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Store } from '../../redis/store.js';
+import { getStore } from '../../runtime/config.js';
+
+/** Options of the dashboard route. */
+export interface DashboardOptions {
+  /** Where the dashboard is served, relative to the router. Default `/admin/queues`. */
+  path?: string;
+  /**
+   * Express middleware that authenticates operators (call `next()` to let the
+   * request through, or answer 401/403). Without it — and without
+   * `unsafeNoAuth: true` — the dashboard is not mounted at all.
+   */
+  auth?: RequestHandler;
+  /** Mount the dashboard with no authentication. Only for local development. */
+  unsafeNoAuth?: boolean;
+  /** Hide bull-board's buttons that change queues (retry, clean, pause...). Default false. */
+  readOnly?: boolean;
+  /**
+   * The dashboard's public path, when a reverse proxy rewrites paths so that
+   * `req.baseUrl` is not what the browser sees (e.g. `/ops/admin/queues`).
+   * Default: computed from each request's `req.baseUrl`.
+   */
+  publicPath?: string;
+}
+
+/** Default dashboard path. */
+export const DEFAULT_DASHBOARD_PATH = '/admin/queues';
+
+/** Distinct base URLs kept; more only happens with a parameterised mount path, and the oldest is rebuilt on demand. */
+const MAX_BOARDS = 16;
+
+interface Board {
+  store: Store;
+  app: ReturnType<ExpressAdapter['getRouter']>;
+}
+
+function buildBoard(store: Store, basePath: string, readOnly: boolean): Board {
+  const serverAdapter = new ExpressAdapter().setBasePath(basePath);
+  createBullBoard({
+    queues: [store.workflowQueue, store.stepQueue].map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'workflow-redis' } },
+  });
+  return { store, app: serverAdapter.getRouter() };
+}
+
+/**
+ * The dashboard middleware chain to mount at the dashboard path, or
+ * undefined when it must not be mounted (no `auth` and no `unsafeNoAuth`).
+ */
+export function dashboardHandlers(opts: DashboardOptions | undefined): RequestHandler[] | undefined {
+  if (!opts) return undefined;
+  const guard = opts.auth ?? (opts.unsafeNoAuth === true ? undefined : null);
+  if (guard === null) return undefined;
+  const readOnly = opts.readOnly === true;
+  const boards = new Map<string, Board>();
+
+  const serve: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
+    const store = await getStore();
+    const basePath = opts.publicPath ?? req.baseUrl;
+    let board = boards.get(basePath);
+    if (!board || board.store !== store) {
+      board = buildBoard(store, basePath, readOnly);
+      boards.delete(basePath);
+      if (boards.size >= MAX_BOARDS) boards.delete(boards.keys().next().value!);
+      boards.set(basePath, board);
+    }
+    // Running a sub-app re-parents req/res onto its prototypes; restore ours if it
+    // passes the request on (what app.use(subApp) does for mounted apps).
+    const reqProto = Object.getPrototypeOf(req) as object;
+    const resProto = Object.getPrototypeOf(res) as object;
+    board.app(req, res, (err?: unknown) => {
+      Object.setPrototypeOf(req, reqProto);
+      Object.setPrototypeOf(res, resProto);
+      next(err);
+    });
+  };
+  return guard ? [guard, serve] : [serve];
+}

@@ -1,0 +1,70 @@
+/**
+ * The two public routes that resume hooks: the seed page's JSON resume route
+ * and the webhook route. Both only parse and validate; errors go to the
+ * router's error middleware.
+ */
+import express, { type RequestHandler, type Router } from 'express';
+import { WEBHOOK_PATH } from '../../authoring/webhook.js';
+import { InvalidArgumentError } from '../../errors/errors.js';
+import { getConfig } from '../../runtime/config.js';
+import { resumeHook } from '../../runtime/hooks.js';
+import { DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS, resumeWebhook } from '../../runtime/webhooks.js';
+import { routeParam } from './request-params.js';
+import { sendWebResponse, toWebRequest } from './web-request.js';
+
+/**
+ * Room for the JSON envelope around the payload: the payload limit itself is
+ * enforced after serialisation (PayloadTooLargeError → 413), the parser's
+ * limit only stops absurd bodies before they are buffered.
+ */
+const ENVELOPE_BYTES = 64 * 1024;
+
+/**
+ * A body parser whose limit follows `configure({ maxPayloadBytes })`, which
+ * may change after the router is built; one parser per distinct limit.
+ */
+function lazyParser(make: (limit: number) => RequestHandler): RequestHandler {
+  const byLimit = new Map<number, RequestHandler>();
+  return (req, res, next) => {
+    const limit = getConfig().maxPayloadBytes + ENVELOPE_BYTES;
+    let parser = byLimit.get(limit);
+    if (!parser) byLimit.set(limit, (parser = make(limit)));
+    parser(req, res, next);
+  };
+}
+
+/** Options of {@link mountHookRoutes}. */
+export interface HookRoutesOptions {
+  /** Path of the JSON resume route. */
+  resumePath: string;
+  /** How long the webhook route waits for a `'manual'` response (ms). */
+  webhookResponseTimeoutMs?: number;
+}
+
+/**
+ * Mounts `POST <resumePath>` (`{ token, data }` → `{ runId }`) and
+ * `ALL /.well-known/workflow/v1/webhook/:token` on `router`.
+ */
+export function mountHookRoutes(router: Router, opts: HookRoutesOptions): void {
+  const json = lazyParser((limit) => express.json({ limit, strict: true }));
+  const raw = lazyParser((limit) => express.raw({ limit, type: () => true }));
+
+  router.post(opts.resumePath, json, async (req, res) => {
+    const body: unknown = req.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new InvalidArgumentError('Send a JSON object { "token": "<hook token>", "data": <payload> } with content-type application/json.');
+    }
+    const { token, data } = body as { token?: unknown; data?: unknown };
+    if (token === undefined) throw new InvalidArgumentError('Missing "token": send { "token": "<hook token>", "data": <payload> }.');
+    // resumeHook validates the token (type, length) and the payload (serialisable, size) before writing.
+    const hook = await resumeHook(token as string, data);
+    res.json({ runId: hook.runId });
+  });
+
+  const timeoutMs = opts.webhookResponseTimeoutMs ?? DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS;
+  router.all(`${WEBHOOK_PATH}/:token`, raw, async (req, res) => {
+    // resumeWebhook reports plain (non-webhook) hooks as not found: the public route cannot resume them.
+    const response = await resumeWebhook(routeParam(req, 'token'), toWebRequest(req), { responseTimeoutMs: timeoutMs });
+    await sendWebResponse(res, response);
+  });
+}

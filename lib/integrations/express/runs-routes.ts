@@ -1,0 +1,156 @@
+/**
+ * Operator routes over runs: listing, status, the paginated event log, the
+ * inspector's timeline, and cancel. Inputs are validated into
+ * InvalidArgumentError (400); everything else is the runtime API's errors,
+ * mapped by the router's error middleware.
+ */
+import type { RequestHandler, Router } from 'express';
+import { InvalidArgumentError } from '../../errors/errors.js';
+import { RUN_STATUSES, type RunStatus } from '../../redis/keys.js';
+import type { EventType } from '../../redis/store-types.js';
+import { getStore } from '../../runtime/config.js';
+import { listRuns } from '../../runtime/list-runs.js';
+import { getRun, type RunInfo } from '../../runtime/run.js';
+import { deserialize } from '../../serialization/codec.js';
+import { toJsonSafe } from './json-safe.js';
+import { queryInt, queryString, routeParam } from './request-params.js';
+import { buildTimeline, type TimelineEvent, type TimelineItem } from './timeline.js';
+
+/** Default and largest page of `GET /runs/:runId/events`. */
+const EVENTS_DEFAULT_LIMIT = 100;
+const EVENTS_MAX_LIMIT = 1000;
+/** The timeline reads at most this many events; longer logs are flagged `truncated`. */
+const TIMELINE_MAX_EVENTS = 10_000;
+/** A Redis stream entry id. */
+const EVENT_ID_RE = /^\d{1,20}-\d{1,20}$/;
+
+/**
+ * Event types whose data the timeline reads. The others carry payloads,
+ * results or outputs the timeline never shows, so they are not deserialised.
+ */
+const TIMELINE_DATA: ReadonlySet<EventType> = new Set<EventType>([
+  'run_failed',
+  'step_created',
+  'step_started',
+  'step_retrying',
+  'step_failed',
+  'hook_created',
+  'hook_conflict',
+  'wait_created',
+]);
+
+/** A run as the routes return it: RunInfo as plain JSON, the error without its stack. */
+export interface RunView {
+  runId: string;
+  workflowName: string;
+  status: RunStatus;
+  createdAt: string;
+  startedAt?: string;
+  completedAt?: string;
+  output?: unknown;
+  error?: { name?: string; message: string };
+}
+
+/** The response of `GET /runs/:runId/timeline`. */
+export interface TimelineResponse {
+  run: RunView;
+  items: TimelineItem[];
+  eventCount: number;
+  /** True when the log was longer than the timeline reads. */
+  truncated: boolean;
+}
+
+/** RunInfo → JSON. The stack stays out: it names server files and is in the event log for those who need it. */
+export function toRunView(info: RunInfo): RunView {
+  const view: RunView = {
+    runId: info.runId,
+    workflowName: info.workflowName,
+    status: info.status,
+    createdAt: info.createdAt.toISOString(),
+  };
+  if (info.startedAt) view.startedAt = info.startedAt.toISOString();
+  if (info.completedAt) view.completedAt = info.completedAt.toISOString();
+  if (info.status === 'completed') view.output = toJsonSafe(info.output);
+  if (info.error) view.error = { name: info.error.name, message: info.error.message };
+  return view;
+}
+
+async function runView(runId: string): Promise<RunView> {
+  return toRunView(await getRun(runId).info());
+}
+
+/** Reads the first events of a run, at most `max`, deserialising only what the timeline needs. */
+async function timelineEvents(runId: string, max: number): Promise<{ events: TimelineEvent[]; truncated: boolean }> {
+  const store = await getStore();
+  const events: TimelineEvent[] = [];
+  let after = '';
+  while (events.length < max) {
+    const page = await store.readEvents(runId, after, Math.min(1000, max - events.length));
+    for (const e of page) {
+      events.push({ type: e.type, correlationId: e.correlationId, createdAt: e.createdAt, data: TIMELINE_DATA.has(e.type) ? deserialize(e.data) : undefined });
+    }
+    if (page.length === 0) return { events, truncated: false };
+    after = page[page.length - 1]!.eventId;
+  }
+  return { events, truncated: (await store.readEvents(runId, after, 1)).length > 0 };
+}
+
+/**
+ * Mounts the run routes on `router`, each behind `guards` (the app's auth
+ * middleware, if any).
+ */
+export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
+  router.get('/runs', ...guards, async (req, res) => {
+    const status = queryString(req, 'status');
+    if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) {
+      throw new InvalidArgumentError(`Unknown status: use one of ${RUN_STATUSES.join(', ')}.`);
+    }
+    const page = await listRuns({
+      status: status as RunStatus | undefined,
+      workflowName: queryString(req, 'workflowName'),
+      cursor: queryString(req, 'cursor'),
+      limit: queryInt(req, 'limit', 50, 1000),
+    });
+    res.json({ data: page.data.map(toRunView), cursor: page.cursor, hasMore: page.hasMore });
+  });
+
+  router.get('/runs/:runId', ...guards, async (req, res) => {
+    res.json(await runView(routeParam(req, 'runId')));
+  });
+
+  router.get('/runs/:runId/events', ...guards, async (req, res) => {
+    const after = queryString(req, 'after');
+    if (after !== undefined && !EVENT_ID_RE.test(after)) {
+      throw new InvalidArgumentError('Query parameter "after" must be an event id (the cursor of the previous page).');
+    }
+    const limit = queryInt(req, 'limit', EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT);
+    const run = getRun(routeParam(req, 'runId'));
+    // Existence first: a page after a cursor is empty for unknown runs too.
+    await run.status;
+    const page = await run.events({ after, limit: limit + 1 });
+    const data = page.slice(0, limit).map((e) => ({
+      eventId: e.eventId,
+      type: e.type,
+      correlationId: e.correlationId,
+      data: toJsonSafe(e.data),
+      createdAt: e.createdAt.toISOString(),
+    }));
+    // The cursor is always where to continue from, so a client can poll a live run's log for new events.
+    const cursor = data.length > 0 ? data[data.length - 1]!.eventId : (after ?? null);
+    res.json({ data, cursor, hasMore: page.length > limit });
+  });
+
+  router.get('/runs/:runId/timeline', ...guards, async (req, res) => {
+    const run = await runView(routeParam(req, 'runId'));
+    const { events, truncated } = await timelineEvents(run.runId, TIMELINE_MAX_EVENTS);
+    const body: TimelineResponse = { run, items: buildTimeline(events), eventCount: events.length, truncated };
+    res.json(body);
+  });
+
+  router.post('/runs/:runId/cancel', ...guards, async (req, res) => {
+    // Unknown run → WorkflowRunNotFoundError (404); a completed or failed run → EntityConflictError (409).
+    const run = getRun(routeParam(req, 'runId'));
+    await run.cancel();
+    res.json(await runView(run.runId));
+  });
+}

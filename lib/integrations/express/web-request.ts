@@ -1,0 +1,66 @@
+/**
+ * Express ↔ Fetch API: the webhook route hands `resumeWebhook` a Web
+ * `Request` and sends the Web `Response` it gets back.
+ */
+import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+
+/**
+ * Hop-by-hop headers describe this one connection, not the message: they are
+ * dropped both ways. `content-length` is recomputed from the buffered body.
+ */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+]);
+
+const NO_BODY_METHODS = new Set(['GET', 'HEAD']);
+
+/** The absolute URL of the request; a garbage Host header falls back to localhost instead of failing. */
+function requestUrl(req: ExpressRequest): string {
+  const host = req.get('host') || 'localhost';
+  try {
+    return new URL(req.originalUrl, `${req.protocol}://${host}`).href;
+  } catch {
+    return new URL(req.originalUrl, 'http://localhost').href;
+  }
+}
+
+/**
+ * Builds a Web `Request` from an Express request whose body was read by
+ * `express.raw()` (`req.body` is a Buffer, or undefined when there was none).
+ */
+export function toWebRequest(req: ExpressRequest): Request {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!;
+    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+    try {
+      headers.append(name, req.rawHeaders[i + 1]!);
+    } catch {
+      // Node's parser accepts a few bytes the Headers class rejects; skip such a header rather than fail.
+    }
+  }
+  const body = Buffer.isBuffer(req.body) && req.body.length > 0 && !NO_BODY_METHODS.has(req.method) ? req.body : undefined;
+  return new Request(requestUrl(req), { method: req.method, headers, body });
+}
+
+/** Sends a Web `Response` through Express: status, headers (each Set-Cookie kept apart) and the body bytes. */
+export async function sendWebResponse(res: ExpressResponse, response: Response): Promise<void> {
+  res.status(response.status);
+  if (response.statusText) res.statusMessage = response.statusText;
+  for (const [name, value] of response.headers) {
+    if (HOP_BY_HOP.has(name) || name === 'set-cookie') continue;
+    res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  const body = Buffer.from(await response.arrayBuffer());
+  // res.end, not res.send: send would add an ETag and rewrite the content type.
+  res.end(body.length > 0 ? body : undefined);
+}

@@ -1,0 +1,108 @@
+/**
+ * The webhook route of the Nest integration (Express platform):
+ * `ALL /.well-known/workflow/v1/webhook/:token`, the URL that `createWebhook()`
+ * hands out as `webhook.url`.
+ *
+ * What the app must set:
+ * - `NestFactory.create(AppModule, { rawBody: true })` so JSON and form bodies
+ *   reach the workflow byte for byte (see `http.ts`); other content types are
+ *   read from the stream. Nest's JSON parser limits bodies to 100 kB unless
+ *   raised with `app.useBodyParser('json', { limit: '1mb' })`.
+ * - A global prefix must exclude this route, or `webhook.url` will not match:
+ *   `app.setGlobalPrefix('api', { exclude: ['.well-known/workflow/v1/webhook/:token'] })`.
+ * - `publicUrl` in `WorkflowModule.forRoot()` (or on the worker) is the base
+ *   of `webhook.url`.
+ */
+import 'reflect-metadata';
+import {
+  All,
+  BadRequestException,
+  Controller,
+  GatewayTimeoutException,
+  Logger,
+  MethodNotAllowedException,
+  NotFoundException,
+  Param,
+  PayloadTooLargeException,
+  Req,
+  Res,
+} from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  HookNotFoundError,
+  InvalidArgumentError,
+  PayloadTooLargeError,
+  WebhookResponseTimeoutError,
+} from '../../api.js';
+import { toWebRequest, writeWebResponse, type NodeRequestLike } from './http.js';
+import { WorkflowService } from './service.js';
+
+/** Path of the controller; the route is `${WEBHOOK_CONTROLLER_PATH}/webhook/:token`. */
+export const WEBHOOK_CONTROLLER_PATH = '.well-known/workflow/v1';
+
+/** Methods the Fetch API cannot represent as a `Request`. */
+const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+
+/**
+ * Receives webhook calls and resumes the webhook's workflow with the request
+ * (`resumeWebhook`), then writes the workflow's response: `202` by default,
+ * the static `respondWith` response, or the one a step sends (`'manual'`).
+ *
+ * Errors: `404` for an unknown or finished token and for tokens of plain
+ * (non-webhook) hooks, `400` for a malformed token, `413` for a body over
+ * `maxPayloadBytes`, `504` when a `'manual'` webhook did not respond in time.
+ * They are thrown as Nest HTTP exceptions, so the app's exception filters
+ * format them.
+ */
+export class WorkflowWebhookController {
+  private readonly logger = new Logger('WorkflowWebhookController');
+  private warnedReencoded = false;
+
+  /** Created by Nest. */
+  constructor(private readonly workflows: WorkflowService) {}
+
+  /** Handles `ALL /.well-known/workflow/v1/webhook/:token`. */
+  async handle(req: NodeRequestLike, res: ServerResponse, token: string): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (UNSUPPORTED_METHODS.has(method)) throw new MethodNotAllowedException();
+    let response: Response;
+    try {
+      const request = await toWebRequest(req, {
+        maxBodyBytes: this.workflows.moduleOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        onBodyReencoded: () => this.warnReencoded(),
+      });
+      response = await this.workflows.resumeWebhook(token, request);
+    } catch (err) {
+      throw toHttpException(err);
+    }
+    await writeWebResponse(res, response, { head: method === 'HEAD' });
+  }
+
+  private warnReencoded(): void {
+    if (this.warnedReencoded) return;
+    this.warnedReencoded = true;
+    this.logger.warn(
+      'A webhook body had already been parsed and was re-encoded from req.body; create the app with ' +
+        'NestFactory.create(AppModule, { rawBody: true }) to pass the exact bytes to workflows.',
+    );
+  }
+}
+
+/** Maps workflow-redis errors to Nest HTTP exceptions; other errors pass through (500). */
+function toHttpException(err: unknown): unknown {
+  if (HookNotFoundError.is(err)) return new NotFoundException('Webhook not found');
+  if (InvalidArgumentError.is(err)) return new BadRequestException(err.message);
+  if (PayloadTooLargeError.is(err)) return new PayloadTooLargeException(err.message);
+  if (WebhookResponseTimeoutError.is(err)) return new GatewayTimeoutException(err.message);
+  return err;
+}
+
+Controller(WEBHOOK_CONTROLLER_PATH)(WorkflowWebhookController);
+Reflect.defineMetadata('design:paramtypes', [WorkflowService], WorkflowWebhookController);
+const proto = WorkflowWebhookController.prototype;
+All('webhook/:token')(proto, 'handle', Object.getOwnPropertyDescriptor(proto, 'handle')!);
+Req()(proto, 'handle', 0);
+Res()(proto, 'handle', 1);
+Param('token')(proto, 'handle', 2);
+Reflect.defineMetadata('design:paramtypes', [Object, Object, String], proto, 'handle');

@@ -1,0 +1,154 @@
+/**
+ * Conversions between Node/Express HTTP objects and Web `Request`/`Response`,
+ * used by the Nest webhook controller (Express platform).
+ *
+ * The webhook request must reach the workflow with its exact bytes. Nest's
+ * Express adapter parses JSON and urlencoded bodies before the controller runs,
+ * so create the app with `NestFactory.create(AppModule, { rawBody: true })`:
+ * the parsers then keep the bytes on `req.rawBody`, which is what is used.
+ * Bodies of other content types are not parsed by Nest and are read from the
+ * request stream. Without `rawBody: true`, a body that was already parsed is
+ * re-encoded from `req.body` (JSON or form encoding), which loses the exact
+ * bytes (signatures such as Stripe's will not verify).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PayloadTooLargeError } from '../../errors/errors.js';
+
+/** A Node request as Express and Nest hand it over (the extra fields are optional). */
+export interface NodeRequestLike extends IncomingMessage {
+  /** Parsed body (body-parser, `express.json()`...). */
+  body?: unknown;
+  /** Exact body bytes, kept by Nest when the app is created with `rawBody: true`. */
+  rawBody?: Buffer;
+  /** Express: the URL before routers rewrote `req.url`. */
+  originalUrl?: string;
+  /** Express: `http` or `https` (honours `trust proxy`). */
+  protocol?: string;
+}
+
+/** Options of {@link toWebRequest}. */
+export interface ToWebRequestOptions {
+  /** Largest body read from the request stream, in bytes; larger bodies reject with `PayloadTooLargeError`. Default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Called when the body had been parsed without `rawBody` and was re-encoded from `req.body`. */
+  onBodyReencoded?: () => void;
+}
+
+const NO_BODY = new Set(['GET', 'HEAD']);
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+interface BodyBytes {
+  bytes: Buffer | null;
+  /** The bytes are the decoded body (a body parser inflated and/or re-encoded it). */
+  decoded: boolean;
+}
+
+function requestUrl(req: NodeRequestLike): string {
+  const path = req.originalUrl ?? req.url ?? '/';
+  const proto = req.protocol ?? ((req.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http');
+  const host = req.headers.host ?? 'localhost';
+  try {
+    return new URL(path, `${proto}://${host}`).href;
+  } catch {
+    return new URL(path.startsWith('/') ? path : `/${path}`, 'http://localhost').href;
+  }
+}
+
+function urlEncode(value: unknown, key: string, out: URLSearchParams): URLSearchParams {
+  if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) urlEncode(v, key ? `${key}[${k}]` : k, out);
+  } else if (key) {
+    out.append(key, value === undefined || value === null ? '' : String(value));
+  }
+  return out;
+}
+
+function reencode(req: NodeRequestLike): Buffer {
+  const type = String(req.headers['content-type'] ?? '').toLowerCase();
+  if (type.includes('application/x-www-form-urlencoded')) return Buffer.from(urlEncode(req.body, '', new URLSearchParams()).toString());
+  return Buffer.from(JSON.stringify(req.body));
+}
+
+async function readStream(req: NodeRequestLike, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    throw new PayloadTooLargeError(declared, limit, 'webhook request body');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buf.length;
+    if (size > limit) {
+      req.resume();
+      throw new PayloadTooLargeError(size, limit, 'webhook request body');
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: NodeRequestLike, opts: ToWebRequestOptions): Promise<BodyBytes> {
+  if (Buffer.isBuffer(req.rawBody)) return { bytes: req.rawBody, decoded: true };
+  if (Buffer.isBuffer(req.body)) return { bytes: req.body, decoded: true };
+  if (typeof req.body === 'string') return { bytes: Buffer.from(req.body), decoded: true };
+  const consumed = req.readableEnded || (req as { readableDidRead?: boolean }).readableDidRead === true;
+  if (!consumed) return { bytes: await readStream(req, opts.maxBodyBytes ?? DEFAULT_MAX_BODY), decoded: false };
+  if (req.body !== undefined) {
+    opts.onBodyReencoded?.();
+    return { bytes: reencode(req), decoded: true };
+  }
+  return { bytes: null, decoded: false };
+}
+
+/**
+ * Converts a Node/Express request into a Web `Request`: same method, full URL
+ * (`req.protocol`, `Host`, `req.originalUrl`), all headers and the body bytes
+ * (from `req.rawBody`, a raw/text parser's `req.body`, or the unread stream).
+ */
+export async function toWebRequest(req: NodeRequestLike, opts: ToWebRequestOptions = {}): Promise<Request> {
+  const method = (req.method ?? 'GET').toUpperCase();
+  const headers = new Headers();
+  const raw = req.rawHeaders ?? [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.startsWith(':')) continue; // HTTP/2 pseudo-headers
+    try {
+      headers.append(name, raw[i + 1]!);
+    } catch {
+      // a header value the Fetch API rejects: leave it out
+    }
+  }
+  let body: Buffer | null = null;
+  if (!NO_BODY.has(method)) {
+    const got = await readBody(req, opts);
+    body = got.bytes && got.bytes.length > 0 ? got.bytes : null;
+    if (got.decoded) {
+      // The bytes are no longer what these headers describe.
+      headers.delete('content-encoding');
+      headers.delete('content-length');
+    }
+  }
+  return new Request(requestUrl(req), { method, headers, body });
+}
+
+/**
+ * Writes a Web `Response` to a Node/Express response: status, status text,
+ * headers (several `Set-Cookie` kept apart) and body. Ends the response.
+ */
+export async function writeWebResponse(res: ServerResponse, response: Response, opts: { head?: boolean } = {}): Promise<void> {
+  res.statusCode = response.status;
+  if (response.statusText) res.statusMessage = response.statusText;
+  for (const [name, value] of response.headers) {
+    if (name !== 'set-cookie') res.setHeader(name, value);
+  }
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader('set-cookie', cookies);
+  if (!response.body || opts.head) {
+    await response.body?.cancel();
+    res.end();
+    return;
+  }
+  res.end(Buffer.from(await response.arrayBuffer()));
+}
