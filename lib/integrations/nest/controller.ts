@@ -51,7 +51,7 @@ const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
  *
  * Errors: `404` for an unknown or finished token and for tokens of plain
  * (non-webhook) hooks, `400` for a malformed token, `413` for a body over
- * `maxPayloadBytes`, `504` when a `'manual'` webhook did not respond in time.
+ * `maxPayloadBytes`, `504` when a `'manual'` webhook did not respond within `webhookResponseTimeoutMs`.
  * They are thrown as Nest HTTP exceptions, so the app's exception filters
  * format them.
  */
@@ -72,7 +72,8 @@ export class WorkflowWebhookController {
         maxBodyBytes: this.workflows.moduleOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
         onBodyReencoded: () => this.warnReencoded(),
       });
-      response = await this.workflows.resumeWebhook(token, request);
+      const responseTimeoutMs = this.workflows.moduleOptions.webhookResponseTimeoutMs;
+      response = await this.workflows.resumeWebhook(token, request, { responseTimeoutMs });
     } catch (err) {
       throw toHttpException(err);
     }

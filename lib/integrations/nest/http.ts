@@ -75,18 +75,45 @@ async function readStream(req: NodeRequestLike, limit: number): Promise<Buffer> 
     req.resume();
     throw new PayloadTooLargeError(declared, limit, 'webhook request body');
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += buf.length;
-    if (size > limit) {
-      req.resume();
-      throw new PayloadTooLargeError(size, limit, 'webhook request body');
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
+  // Events rather than `for await`: leaving an async iterator early destroys the
+  // socket, and the 413 could not be sent.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += buf.length;
+      if (size > limit) {
+        cleanup();
+        req.resume(); // discard the rest
+        reject(new PayloadTooLargeError(size, limit, 'webhook request body'));
+        return;
+      }
+      chunks.push(buf);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(new Error('The webhook request was aborted before its body was read.'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 async function readBody(req: NodeRequestLike, opts: ToWebRequestOptions): Promise<BodyBytes> {

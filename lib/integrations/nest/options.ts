@@ -35,6 +35,12 @@ export interface WorkflowModuleOptions extends WorkflowConfig {
    * own route with `toWebRequest` / `writeWebResponse`.
    */
   webhookController?: boolean;
+  /**
+   * How long the webhook route waits for the response of a `'manual'` webhook
+   * (`request.respondWith()` in a step) before answering `504`, in ms.
+   * Default 30 s.
+   */
+  webhookResponseTimeoutMs?: number;
 }
 
 /** Options of `WorkflowModule.forRootAsync()`. */
