@@ -108,28 +108,42 @@ function freePort(): Promise<number> {
   });
 }
 
-/** One raw PING over a fresh socket; resolves true on `+PONG`, false on anything else (e.g. `-LOADING`). */
-function pingOnce(port: number, timeoutMs: number): Promise<boolean> {
+/**
+ * One probe over a fresh socket: `PING` then `INFO server`. Resolves the
+ * `process_id` of the server that answered PONG, or undefined when it is not
+ * ready (refused, `-LOADING`, timeout). The PID tells our server apart from
+ * another one already listening on the same port.
+ */
+function probe(port: number, timeoutMs: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
     let buf = '';
     let settled = false;
-    const done = (ok: boolean) => {
+    const done = (pid: number | undefined) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    const timer = setTimeout(() => done(false), timeoutMs);
+    const timer = setTimeout(() => done(undefined), timeoutMs);
     sock.setEncoding('utf8');
-    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('connect', () => sock.write('PING\r\nINFO server\r\n'));
     sock.on('data', (chunk: string) => {
       buf += chunk;
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+      if (!buf.includes('\r\n')) return;
+      if (!buf.startsWith('+PONG\r\n')) return done(undefined);
+      const info = buf.slice('+PONG\r\n'.length);
+      if (info.startsWith('-')) return done(undefined);
+      const m = /^\$(\d+)\r\n/.exec(info);
+      if (!m) return;
+      const body = info.slice(m[0].length);
+      if (Buffer.byteLength(body, 'utf8') < Number(m[1])) return; // wait for the rest
+      const pid = /(?:^|\n)process_id:(\d+)/.exec(body);
+      done(pid ? Number(pid[1]) : undefined);
     });
-    sock.on('error', () => done(false));
-    sock.on('close', () => done(false));
+    sock.on('error', () => done(undefined));
+    sock.on('close', () => done(undefined));
   });
 }
 
@@ -246,11 +260,12 @@ export async function launchRedis(opts: LaunchRedisOptions = {}): Promise<Launch
     const deadline = Date.now() + startTimeoutMs;
     let up = false;
     while (!server.hasExited() && Date.now() < deadline) {
-      if (await pingOnce(port, 1000)) {
+      const pid = await probe(port, 1000);
+      if (pid === server.proc.pid) {
         up = true;
         break;
       }
-      await sleep(20);
+      await sleep(20); // not up yet, or another server answered on this port (ours will fail to bind and exit)
     }
     if (up && !server.hasExited()) return started(server, port, dataDir, removeDir);
 
@@ -296,9 +311,13 @@ function started(server: Attempt, port: number, dataDir: string, removeDir: () =
       stopping ??= (async () => {
         process.removeListener('exit', onExit);
         if (!server.hasExited()) {
+          proc.ref(); // keep the process alive until the server has exited
           proc.kill('SIGTERM');
-          const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5000).unref());
-          if ((await Promise.race([server.exited, timer])) === 'timeout') {
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), 5000)));
+          const outcome = await Promise.race([server.exited, timeout]);
+          clearTimeout(timer);
+          if (outcome === 'timeout') {
             proc.kill('SIGKILL');
             await server.exited;
           }

@@ -62,14 +62,15 @@ function bodyParserStatus(err: unknown): number | undefined {
 
 /** Maps any error to a status and a safe `{ error }` body. */
 export function mapError(err: unknown): MappedError {
+  // Body-parser first: its http-errors reuse names such as 'PayloadTooLargeError'.
+  const parserStatus = bodyParserStatus(err);
+  if (parserStatus !== undefined) {
+    return { status: parserStatus, body: { error: BODY_ERROR_MESSAGE[parserStatus] ?? 'Bad request.' } };
+  }
   const name = err instanceof Error ? err.name : '';
   const status = STATUS_BY_NAME[name];
   if (status !== undefined) {
     return { status, body: { error: FIXED_MESSAGE[name] ?? (err as Error).message } };
-  }
-  const parserStatus = bodyParserStatus(err);
-  if (parserStatus !== undefined) {
-    return { status: parserStatus, body: { error: BODY_ERROR_MESSAGE[parserStatus] ?? 'Bad request.' } };
   }
   return { status: 500, body: { error: 'Internal server error' } };
 }

@@ -8,6 +8,7 @@
  * helpers (`__name`) into compiled functions that do not exist in the browser.
  * The code avoids backticks and `${` so it can live in this template literal.
  */
+/** The inspector's browser script (plain ES2020, run with the page's CSP nonce). */
 export const INSPECTOR_CLIENT_JS = String.raw`
 'use strict';
 (() => {
@@ -136,7 +137,9 @@ export const INSPECTOR_CLIENT_JS = String.raw`
         status: badge(it.status),
         details: h('div', null, plural(it.payloads, 'payload') + ' received',
           it.lastPayloadAt ? ' (last ' + fmtTime(it.lastPayloadAt) + ')' : '',
-          it.token ? h('div', null, 'token ', h('code', null, it.token), ' ',
+          // A webhook is resumed by HTTP requests to its URL, not with a JSON payload.
+          it.token && it.isWebhook ? h('div', null, 'URL ', h('code', null, cfg.base + cfg.webhookPath + '/' + encodeURIComponent(it.token))) : '',
+          it.token && !it.isWebhook ? h('div', null, 'token ', h('code', null, it.token), ' ',
             h('button', { type: 'button', class: 'link', onclick: () => useToken(it.token) }, 'resume…')) : ''),
       };
     }
@@ -184,7 +187,7 @@ export const INSPECTOR_CLIENT_JS = String.raw`
       return h('tr', { class: 'item-' + it.kind, 'data-kind': it.kind, 'data-name': it.kind === 'step' ? it.name : undefined, 'data-status': it.status || it.event },
         h('td', { class: 'at', title: fmtTime(startIso) }, '+' + fmtDur(ms(startIso) - t0)),
         h('td', null, d.what), h('td', null, d.status), h('td', null, d.details),
-        h('td', { class: 'track' }, bar));
+        h('td', { class: 'track' }, h('div', { class: 'lane' }, bar)));
     });
     return [
       h('table', { class: 'timeline' }, h('thead', null, h('tr', null,
@@ -227,9 +230,10 @@ export const INSPECTOR_CLIENT_JS = String.raw`
         const t = await api('/runs/' + encodeURIComponent(runId) + '/timeline');
         summary.replaceChildren(renderSummary(t.run));
         timeline.replaceChildren(...renderTimeline(t, resume.setToken));
-        const live = t.items.find((it) => it.kind === 'hook' && it.token);
+        const live = t.items.find((it) => it.kind === 'hook' && it.token && !it.isWebhook);
         if (live && !resume.token.value) resume.token.value = live.token;
         resume.form.hidden = TERMINAL.includes(t.run.status);
+        cancel.hidden = TERMINAL.includes(t.run.status);
         note.replaceChildren();
         // Follow a live run until it ends; a finished run's log no longer changes.
         if (!TERMINAL.includes(t.run.status)) timer = setTimeout(refresh, 2000);
@@ -239,7 +243,17 @@ export const INSPECTOR_CLIENT_JS = String.raw`
     };
     const resume = resumeForm(refresh);
     resume.form.hidden = true;
-    app.replaceChildren(h('p', null, h('a', { href: '?' }, '← All runs')), h('h2', null, 'Run ', h('code', null, runId)),
+    const cancel = h('button', { type: 'button', class: 'danger', hidden: true }, 'Cancel run');
+    cancel.addEventListener('click', async () => {
+      if (!confirm('Cancel this run? Its hooks stop accepting payloads and it will not continue.')) return;
+      try {
+        await api('/runs/' + encodeURIComponent(runId) + '/cancel', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      } catch (e) {
+        note.replaceChildren(errorBox('Could not cancel: ' + e.message));
+      }
+      refresh();
+    });
+    app.replaceChildren(h('p', null, h('a', { href: '?' }, '← All runs')), h('h2', null, 'Run ', h('code', null, runId), ' ', cancel),
       note, summary, h('h3', null, 'Timeline'), timeline, resume.form);
     refresh();
   }

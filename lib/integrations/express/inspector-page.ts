@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { WEBHOOK_PATH } from '../../authoring/webhook.js';
 import { INSPECTOR_CLIENT_JS } from './inspector-client.js';
 
 /** Default inspector path. */
@@ -22,7 +23,7 @@ function scriptJson(value: unknown): string {
 
 const STYLES = `
 :root{--fg:#1d2330;--muted:#5b6475;--line:#e3e6ec;--bg2:#f5f7fa;--accent:#2f5bd3}
-*{box-sizing:border-box}
+*{box-sizing:border-box} [hidden]{display:none!important}
 body{font:14px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:var(--fg);margin:0}
 header{display:flex;gap:1rem;align-items:baseline;padding:.8rem 1.5rem;border-bottom:1px solid var(--line);background:var(--bg2)}
 header h1{font-size:1.15rem;margin:0} header h1 a{color:inherit;text-decoration:none} header .muted{flex:1}
@@ -39,17 +40,17 @@ dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1.2rem;m
 dl.summary dt{color:var(--muted)} dl.summary dd{margin:0}
 pre{background:var(--bg2);padding:.5rem .7rem;border-radius:6px;max-height:16rem;overflow:auto;margin:0;font-size:12.5px}
 .timeline td.at{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}
-.timeline .track{width:22%;min-width:120px;position:relative}
-.timeline td.track{background:linear-gradient(var(--line),var(--line)) center/100% 1px no-repeat}
-.bar{position:absolute;top:.55rem;height:.6rem;min-width:3px;border-radius:3px;background:#8aa4e8}
-.bar-run{background:#1d2330;width:3px!important;height:.9rem;top:.4rem}.bar-hook{background:#e0a526}.bar-sleep{background:#9aa3b5}
+.timeline .track{width:22%;min-width:120px}
+.lane{position:relative;height:1.3rem;margin:0 4px;background:linear-gradient(var(--line),var(--line)) 0 50%/100% 1px no-repeat}
+.bar{position:absolute;top:.35rem;height:.6rem;min-width:3px;border-radius:3px;background:#8aa4e8}
+.bar-run{background:#1d2330;width:3px!important;margin-left:-1px;height:1rem;top:.15rem}.bar-hook{background:#e0a526}.bar-sleep{background:#9aa3b5}
 tr.item-run td{background:#fafbfc}
 ul.tries{margin:.2rem 0 0;padding-left:1.1rem;color:var(--muted)}
 form.filters{display:flex;gap:1rem;align-items:end;margin:.4rem 0 1rem}
 form.resume{display:grid;gap:.5rem;max-width:640px;background:var(--bg2);padding:1rem;border-radius:8px;margin-top:1rem}
-form.resume h3{margin:0} form.resume label{display:grid;gap:.2rem;color:var(--muted)}
+form.resume h3{margin:0} form.resume label{display:grid;gap:.2rem;color:var(--muted)} form.resume button{justify-self:start} form.resume p{margin:0}
 input,select,textarea,button{font:inherit;padding:.3rem .5rem} textarea{font-family:ui-monospace,monospace}
-button{cursor:pointer} button.link{background:none;border:0;color:var(--accent);padding:0;text-decoration:underline}
+button{cursor:pointer} button.danger{font-size:13px;vertical-align:middle;color:#9b1c1c;border:1px solid #e6b4b4;background:#fff;border-radius:4px} button.link{background:none;border:0;color:var(--accent);padding:0;text-decoration:underline}
 `;
 
 /** Options of {@link inspectorPage}. */
@@ -68,7 +69,7 @@ export function inspectorPage(opts: InspectorPageOptions): RequestHandler {
   return (req, res) => {
     const nonce = randomBytes(16).toString('base64');
     const base = req.baseUrl;
-    const config = { base, resumePath: opts.resumePath };
+    const config = { base, resumePath: opts.resumePath, webhookPath: WEBHOOK_PATH };
     const dashboard = opts.dashboardPath ? `<a href="${escapeHtml(base + opts.dashboardPath)}">BullMQ dashboard</a>` : '';
     res.set({
       'Content-Type': 'text/html; charset=utf-8',
@@ -83,6 +84,7 @@ export function inspectorPage(opts: InspectorPageOptions): RequestHandler {
     res.send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Run inspector · workflow-redis</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <style nonce="${nonce}">${STYLES}</style></head>
 <body>
 <header><h1><a href="?">Run inspector</a></h1><span class="muted">workflow-redis</span>${dashboard}</header>

@@ -148,6 +148,10 @@ export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
   });
 
   router.post('/runs/:runId/cancel', ...guards, async (req, res) => {
+    // A JSON content type cannot come from a cross-site HTML form: with cookie auth this stops CSRF cancels.
+    if (!req.is('application/json')) {
+      throw new InvalidArgumentError('Send the cancel request with content-type: application/json (a guard against cross-site form posts).');
+    }
     // Unknown run → WorkflowRunNotFoundError (404); a completed or failed run → EntityConflictError (409).
     const run = getRun(routeParam(req, 'runId'));
     await run.cancel();

@@ -1,0 +1,186 @@
+/**
+ * `npm start`: the demo app. An Express server with a human-approval workflow,
+ * a worker in the same process, the run inspector and the BullMQ dashboard.
+ *
+ * Redis: `REDIS_URL` when set; otherwise a private `redis-server` from PATH
+ * with AOF on and its data under `.data/redis`.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import {
+  closeWorkflowClient,
+  configure,
+  HookNotFoundError,
+  InvalidArgumentError,
+  listRuns,
+  resumeHook,
+  start,
+} from 'workflow-redis/api';
+import { createWorker } from 'workflow-redis/worker';
+import { workflowRouter } from 'workflow-redis/express';
+import { demoWorkflows, orderApproval, type Order } from './demo/workflows.js';
+import { renderHome, type OrderRow } from './demo/page.js';
+import { launchRedis, redisServerOnPath, type LaunchedRedis } from './redis-launcher.js';
+
+const PORT = Number(process.env.PORT ?? 3000);
+const PUBLIC_URL = process.env.PUBLIC_URL ?? `http://localhost:${PORT}`;
+const DASHBOARD_PATH = '/admin/queues';
+const INSPECTOR_PATH = '/inspector';
+
+async function resolveRedis(): Promise<{ url: string; launched?: LaunchedRedis }> {
+  if (process.env.REDIS_URL) {
+    console.log(`Using Redis at REDIS_URL (${process.env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')}).`);
+    return { url: process.env.REDIS_URL };
+  }
+  if (!redisServerOnPath()) {
+    console.error(
+      'No Redis to run on: REDIS_URL is not set and redis-server is not on PATH.\n' +
+        'Fix it either way:\n' +
+        '  - point the demo at a Redis:   REDIS_URL=redis://127.0.0.1:6379 npm start\n' +
+        '  - or install redis-server:     apt-get install redis-server   (macOS: brew install redis)',
+    );
+    process.exit(1);
+  }
+  const launched = await launchRedis({ dataDir: '.data/redis', appendonly: true, appendfsync: 'everysec' });
+  console.log(`REDIS_URL is not set: started redis-server (pid ${launched.pid}) at ${launched.url}, AOF on, data in .data/redis.`);
+  return { url: launched.url, launched };
+}
+
+/** The dashboard is for operators: HTTP basic auth when DASHBOARD_PASSWORD is set, else loopback clients only. */
+function dashboardAuth(req: Request, res: Response, next: NextFunction): void {
+  const password = process.env.DASHBOARD_PASSWORD;
+  if (password) {
+    const [scheme, value] = (req.headers.authorization ?? '').split(' ');
+    const given = scheme === 'Basic' && value ? Buffer.from(value, 'base64').toString().split(':').slice(1).join(':') : '';
+    if (given === password) return next();
+    res.set('WWW-Authenticate', 'Basic realm="workflow-redis dashboard"').status(401).send('Authentication required');
+    return;
+  }
+  const ip = req.socket.remoteAddress ?? '';
+  if (ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1') return next();
+  res.status(403).send('The dashboard answers local clients only; set DASHBOARD_PASSWORD to allow others with basic auth.');
+}
+
+function newOrderId(): string {
+  return `o-${randomBytes(4).toString('hex')}`;
+}
+
+async function placeOrder(item: string, amount: number): Promise<{ order: Order; runId: string }> {
+  const order: Order = { orderId: newOrderId(), item, amount };
+  const run = await start(orderApproval, [order]);
+  return { order, runId: run.runId };
+}
+
+function curlLine(orderId: string): string {
+  const body = JSON.stringify({ token: `approval:${orderId}`, data: { approved: true, comment: 'looks good' } });
+  return `curl -s -X POST ${PUBLIC_URL}/hooks/resume -H 'content-type: application/json' -d '${body}'`;
+}
+
+async function recentOrders(): Promise<OrderRow[]> {
+  const page = await listRuns({ workflowName: orderApproval.workflowName, limit: 25 });
+  return page.data.map((r) => {
+    const order = (r.output as { orderId?: string } | undefined) ?? {};
+    const out = r.output as { status?: string; comment?: string } | undefined;
+    return {
+      orderId: order.orderId ?? '',
+      runId: r.runId,
+      item: '',
+      amount: 0,
+      status: r.status,
+      outcome: out?.status ? `${out.status}${out.comment ? ` (${out.comment})` : ''}` : r.error?.message ?? '',
+      createdAt: r.createdAt,
+    };
+  });
+}
+
+async function main(): Promise<void> {
+  const redis = await resolveRedis();
+  configure({ connection: redis.url, publicUrl: PUBLIC_URL });
+  const worker = await createWorker({ workflows: demoWorkflows, connection: redis.url, publicUrl: PUBLIC_URL, concurrency: 20 });
+
+  const orders = new Map<string, { order: Order; runId: string }>();
+  const app = express();
+  app.get('/', async (_req, res, next) => {
+    try {
+      const rows = (await recentOrders()).map((row) => {
+        const known = [...orders.values()].find((o) => o.runId === row.runId);
+        return known ? { ...row, orderId: known.order.orderId, item: known.order.item, amount: known.order.amount } : row;
+      });
+      res.type('html').send(renderHome({ orders: rows, inspectorPath: INSPECTOR_PATH, dashboardPath: DASHBOARD_PATH }));
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.post('/orders', express.json(), async (req, res, next) => {
+    const { item, amount } = (req.body ?? {}) as { item?: unknown; amount?: unknown };
+    if (typeof item !== 'string' || item.length === 0 || item.length > 200 || typeof amount !== 'number' || !(amount > 0)) {
+      res.status(400).json({ error: 'Send JSON { "item": "<name>", "amount": <positive number> }' });
+      return;
+    }
+    try {
+      const placed = await placeOrder(item, amount);
+      orders.set(placed.order.orderId, placed);
+      res.status(201).json({ orderId: placed.order.orderId, runId: placed.runId, approve: curlLine(placed.order.orderId) });
+    } catch (err) {
+      next(err);
+    }
+  });
+  app.post('/orders/:orderId/decision', express.json(), async (req, res, next) => {
+    const { approved, comment } = (req.body ?? {}) as { approved?: unknown; comment?: unknown };
+    if (typeof approved !== 'boolean') {
+      res.status(400).json({ error: 'Send JSON { "approved": true|false, "comment"?: "..." }' });
+      return;
+    }
+    try {
+      const hook = await resumeHook(`approval:${req.params.orderId}`, { approved, comment: typeof comment === 'string' ? comment : undefined });
+      res.json({ runId: hook.runId });
+    } catch (err) {
+      if (HookNotFoundError.is(err)) res.status(404).json({ error: 'No order waiting for approval with this id' });
+      else if (InvalidArgumentError.is(err)) res.status(400).json({ error: (err as Error).message });
+      else next(err);
+    }
+  });
+  // Run routes and the inspector show event logs and live tokens: same guard as the dashboard.
+  app.use(workflowRouter({ auth: dashboardAuth, dashboard: { path: DASHBOARD_PATH, auth: dashboardAuth }, inspector: { path: INSPECTOR_PATH } }));
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(PORT, () => resolve(s));
+    s.on('error', reject);
+  });
+
+  const first = await placeOrder('Espresso machine', 249);
+  orders.set(first.order.orderId, first);
+  console.log(`
+workflow-redis demo is running
+  App:        ${PUBLIC_URL}/
+  Inspector:  ${PUBLIC_URL}${INSPECTOR_PATH}
+  Dashboard:  ${PUBLIC_URL}${DASHBOARD_PATH}   (local clients; set DASHBOARD_PASSWORD for basic auth)
+
+Order ${first.order.orderId} is waiting for approval (run ${first.runId}). Approve it with:
+  ${curlLine(first.order.orderId)}
+Then open ${PUBLIC_URL}${INSPECTOR_PATH}?run=${first.runId} to see the run complete.
+Press Ctrl+C to stop.`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: draining the worker and stopping...`);
+    const hardExit = setTimeout(() => process.exit(1), 15_000);
+    hardExit.unref();
+    server.close();
+    server.closeAllConnections?.();
+    await worker.close();
+    await closeWorkflowClient();
+    await redis.launched?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  console.error(`The demo could not start: ${(err as Error).message}`);
+  process.exit(1);
+});

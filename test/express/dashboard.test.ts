@@ -1,0 +1,110 @@
+/**
+ * workflow-redis/express: the BullMQ dashboard is mounted only behind the
+ * app's auth middleware or an explicit `unsafeNoAuth`, lists both queues,
+ * and builds its URLs from where the router is mounted.
+ */
+import { expect } from 'chai';
+import express, { type RequestHandler } from 'express';
+import { closeWorkflowClient, configure } from 'workflow-redis/api';
+import { workflowRouter, type WorkflowRouterOptions } from 'workflow-redis/express';
+import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
+import { jsonOf, serve, type Served } from './_util.js';
+
+describe('express: BullMQ dashboard', function () {
+  this.timeout(30_000);
+  let redis: TestRedis;
+  const servers: Served[] = [];
+  const logged: unknown[] = [];
+  const logger = (...args: unknown[]) => void logged.push(args);
+
+  before(async () => {
+    redis = await startRedis();
+    configure({ connection: redis.url, prefix: uniquePrefix('xdash') });
+  });
+  after(async () => {
+    for (const s of servers) await s.close();
+    await closeWorkflowClient();
+    await redis?.stop();
+  });
+
+  /** Serves a fresh app with the router mounted at `mount`. */
+  async function appWith(opts: WorkflowRouterOptions, mount = '/'): Promise<string> {
+    const app = express();
+    app.use(mount, workflowRouter({ logger, ...opts }));
+    const s = await serve(app);
+    servers.push(s);
+    return s.url + (mount === '/' ? '' : mount);
+  }
+
+  it('is not mounted without auth: no option, or dashboard options without auth → 404, nothing logged or thrown', async () => {
+    for (const opts of [{}, { dashboard: {} }, { dashboard: { path: '/ops' } }, { dashboard: { unsafeNoAuth: false } }] as WorkflowRouterOptions[]) {
+      const url = await appWith(opts);
+      expect((await fetch(`${url}/admin/queues`)).status, JSON.stringify(opts)).to.equal(404);
+      expect((await fetch(`${url}/admin/queues/api/queues`)).status).to.equal(404);
+      expect((await fetch(`${url}/ops`)).status).to.equal(404);
+    }
+    expect(logged).to.deep.equal([]);
+  });
+
+  it('unsafeNoAuth: true mounts it; its API lists the workflow and step queues', async () => {
+    const url = await appWith({ dashboard: { unsafeNoAuth: true } });
+    const page = await fetch(`${url}/admin/queues`);
+    expect(page.status).to.equal(200);
+    const html = await page.text();
+    expect(html).to.include('<base href="/admin/queues/"');
+    const api = await jsonOf(await fetch(`${url}/admin/queues/api/queues`));
+    expect(api.status).to.equal(200);
+    expect(api.body.queues.map((q: any) => q.name).sort()).to.deep.equal(['steps', 'workflows']);
+  });
+
+  it('an auth middleware that rejects → 401 on the page and the API; one that accepts → 200', async () => {
+    const auth: RequestHandler = (req, res, next) => {
+      if (req.get('authorization') === 'Basic b3A6c2VjcmV0') return next();
+      res.set('WWW-Authenticate', 'Basic realm="ops"').status(401).send('Authentication required');
+    };
+    const url = await appWith({ dashboard: { auth, path: '/ops/queues' } });
+    const denied = await fetch(`${url}/ops/queues`);
+    expect(denied.status).to.equal(401);
+    expect(denied.headers.get('www-authenticate')).to.include('Basic');
+    expect((await fetch(`${url}/ops/queues/api/queues`)).status).to.equal(401);
+
+    const headers = { authorization: 'Basic b3A6c2VjcmV0' };
+    expect((await fetch(`${url}/ops/queues`, { headers })).status).to.equal(200);
+    const api = await jsonOf(await fetch(`${url}/ops/queues/api/queues`, { headers }));
+    expect(api.status).to.equal(200);
+    expect(api.body.queues).to.have.length(2);
+    expect((await fetch(`${url}/admin/queues`, { headers })).status, 'only at the configured path').to.equal(404);
+  });
+
+  it('an auth middleware that throws → the router’s error mapping (500, generic message)', async () => {
+    const url = await appWith({ dashboard: { auth: () => { throw new Error('auth backend down'); } } });
+    const res = await jsonOf(await fetch(`${url}/admin/queues`));
+    expect(res).to.deep.equal({ status: 500, body: { error: 'Internal server error' } });
+    expect(logged).to.have.length(1);
+    const [level, , fields] = logged[0] as [string, string, Record<string, unknown>];
+    expect(level).to.equal('error');
+    expect(fields).to.include({ method: 'GET', error: 'Error', message: 'auth backend down' });
+    expect(JSON.stringify(fields), 'no URL in the log').not.to.include('/admin/queues');
+    logged.length = 0;
+  });
+
+  it('under a prefix, its base path includes the mount path, and its assets load', async () => {
+    const url = await appWith({ dashboard: { unsafeNoAuth: true } }, '/wf');
+    const html = await (await fetch(`${url}/admin/queues`)).text();
+    expect(html).to.include('<base href="/wf/admin/queues/"');
+    const api = await jsonOf(await fetch(`${url}/admin/queues/api/queues`));
+    expect(api.body.queues.map((q: any) => q.name).sort()).to.deep.equal(['steps', 'workflows']);
+    const css = /href="(static\/css\/[^"]+\.css)"/.exec(html)?.[1];
+    expect(css, 'a stylesheet link').to.be.a('string');
+    const asset = await fetch(`${url}/admin/queues/${css}`);
+    expect(asset.status).to.equal(200);
+    expect(asset.headers.get('content-type')).to.match(/css/);
+  });
+
+  it('the inspector links to the dashboard only when it is mounted', async () => {
+    const withDash = await appWith({ dashboard: { unsafeNoAuth: true } }, '/wf');
+    expect(await (await fetch(`${withDash}/inspector`)).text()).to.include('href="/wf/admin/queues"');
+    const without = await appWith({});
+    expect(await (await fetch(`${without}/inspector`)).text()).not.to.include('BullMQ dashboard');
+  });
+});
