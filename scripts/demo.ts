@@ -80,13 +80,13 @@ function curlLine(orderId: string): string {
 async function recentOrders(): Promise<OrderRow[]> {
   const page = await listRuns({ workflowName: orderApproval.workflowName, limit: 25 });
   return page.data.map((r) => {
-    const order = (r.output as { orderId?: string } | undefined) ?? {};
+    const order = (r.input[0] ?? {}) as Partial<Order>;
     const out = r.output as { status?: string; comment?: string } | undefined;
     return {
       orderId: order.orderId ?? '',
       runId: r.runId,
-      item: '',
-      amount: 0,
+      item: order.item ?? '',
+      amount: order.amount ?? 0,
       status: r.status,
       outcome: out?.status ? `${out.status}${out.comment ? ` (${out.comment})` : ''}` : r.error?.message ?? '',
       createdAt: r.createdAt,
@@ -99,15 +99,10 @@ async function main(): Promise<void> {
   configure({ connection: redis.url, publicUrl: PUBLIC_URL });
   const worker = await createWorker({ workflows: demoWorkflows, connection: redis.url, publicUrl: PUBLIC_URL, concurrency: 20 });
 
-  const orders = new Map<string, { order: Order; runId: string }>();
   const app = express();
   app.get('/', async (_req, res, next) => {
     try {
-      const rows = (await recentOrders()).map((row) => {
-        const known = [...orders.values()].find((o) => o.runId === row.runId);
-        return known ? { ...row, orderId: known.order.orderId, item: known.order.item, amount: known.order.amount } : row;
-      });
-      res.type('html').send(renderHome({ orders: rows, inspectorPath: INSPECTOR_PATH, dashboardPath: DASHBOARD_PATH }));
+      res.type('html').send(renderHome({ orders: await recentOrders(), inspectorPath: INSPECTOR_PATH, dashboardPath: DASHBOARD_PATH }));
     } catch (err) {
       next(err);
     }
@@ -120,7 +115,6 @@ async function main(): Promise<void> {
     }
     try {
       const placed = await placeOrder(item, amount);
-      orders.set(placed.order.orderId, placed);
       res.status(201).json({ orderId: placed.order.orderId, runId: placed.runId, approve: curlLine(placed.order.orderId) });
     } catch (err) {
       next(err);
@@ -150,7 +144,6 @@ async function main(): Promise<void> {
   });
 
   const first = await placeOrder('Espresso machine', 249);
-  orders.set(first.order.orderId, first);
   console.log(`
 workflow-redis demo is running
   App:        ${PUBLIC_URL}/

@@ -24,6 +24,8 @@ export interface RunInfo {
   runId: string;
   workflowName: string;
   status: RunStatus;
+  /** The arguments the run was started with. */
+  input: unknown[];
   createdAt: Date;
   startedAt?: Date;
   completedAt?: Date;
@@ -40,6 +42,7 @@ export function toRunInfo(r: RunRecord): RunInfo {
     runId: r.runId,
     workflowName: r.workflowName,
     status: r.status,
+    input: deserialize<unknown[]>(r.input) ?? [],
     createdAt: new Date(r.createdAt),
     startedAt: d(r.startedAt),
     completedAt: d(r.completedAt),

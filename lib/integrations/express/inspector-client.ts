@@ -56,9 +56,11 @@ export const INSPECTOR_CLIENT_JS = String.raw`
     if (ms === undefined || ms === null || !isFinite(ms)) return '';
     if (ms < 1000) return Math.round(ms) + ' ms';
     if (ms < 60000) return (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
-    if (ms < 3600000) return Math.floor(ms / 60000) + ' min ' + Math.round((ms % 60000) / 1000) + ' s';
-    if (ms < 86400000) return Math.floor(ms / 3600000) + ' h ' + Math.round((ms % 3600000) / 60000) + ' min';
-    return Math.floor(ms / 86400000) + ' d ' + Math.round((ms % 86400000) / 3600000) + ' h';
+    // Round to the smaller unit first, so 3599.6 s reads "1 h 0 min", not "59 min 60 s".
+    if (ms < 3600000 - 500) { const s = Math.round(ms / 1000); return Math.floor(s / 60) + ' min ' + (s % 60) + ' s'; }
+    if (ms < 86400000 - 30000) { const m = Math.round(ms / 60000); return Math.floor(m / 60) + ' h ' + (m % 60) + ' min'; }
+    const h = Math.round(ms / 3600000);
+    return Math.floor(h / 24) + ' d ' + (h % 24) + ' h';
   }
   const ms = (iso) => (iso ? Date.parse(iso) : undefined);
   const plural = (n, word) => n + ' ' + word + (n === 1 ? '' : 's');

@@ -76,7 +76,8 @@ export interface HookItem {
 export interface SleepItem {
   kind: 'sleep';
   id: string;
-  status: 'waiting' | 'completed';
+  /** `skipped`: the run ended before the sleep fired (e.g. it lost a Promise.race). */
+  status: 'waiting' | 'completed' | 'skipped';
   createdAt: string;
   resumeAt?: string;
   completedAt?: string;
@@ -243,6 +244,7 @@ export function buildTimeline(events: readonly TimelineEvent[]): TimelineItem[] 
     // A token is a capability: hand it out only while it can still be used.
     if (h.status !== 'waiting') delete h.token;
   }
+  for (const it of items) if (it.kind === 'sleep' && it.status === 'waiting' && runEnded) it.status = 'skipped';
   for (const s of steps.values()) {
     delete s.open;
     delete s.startMs;

@@ -1,0 +1,515 @@
+/**
+ * Benchmark (not a test): the engine end to end, next to raw BullMQ, on one
+ * Redis, in one run.
+ *
+ *   npm run bench:engine                       # private redis-server from PATH
+ *   REDIS_URL=redis://host:6379 npm run bench:engine
+ *   npm run bench:engine -- --jobs 20000 --runs 2000 --latency 1000 --history 10,100,1000,10000
+ *
+ * 1. Raw BullMQ no-op jobs/s (the floor), in this process:
+ *    a. `addBulk` N no-op jobs, then one Worker (concurrency 50) drains them (drain rate);
+ *    b. 64 concurrent `Queue.add` callers while the Worker consumes (add → done rate).
+ * 2. End-to-end runs/s of a 3-step no-op workflow (steps inline, the default),
+ *    with 1 and with 2 worker processes (test/process/fixtures/worker-main.ts,
+ *    concurrency 50 each): 64 concurrent `start()` callers start the runs; the
+ *    clock stops when ZCARD of the prefix's completed index reaches the count.
+ * 3. resumeHook → next line of workflow code, p50/p99: an in-process worker,
+ *    a workflow that loops on `await hook`; the body records performance.now()
+ *    right after the await resolves (Date.now() is patched inside workflows),
+ *    compared to performance.now() just before resumeHook. One resume at a
+ *    time, each after the previous wake-up has fully finished.
+ * 4. Wake-up cost after 10, 100, 1,000 and 10,000 prior events: runs looping on
+ *    a hook are fed that many payloads (1 hook_received event each), then the
+ *    time resume → next line is measured warm (the worker that ran the run
+ *    last, cached execution) and cold (a worker with cacheSize 0: full replay).
+ *
+ * Targets: resume → next line p50 ≤ 3 ms; 3-step workflows/s ≥ 25% of raw
+ * BullMQ no-op jobs/s (1b, the add+process floor); warm wake-up after 10,000
+ * events ≤ 1.2 × after 10. Prints a table and writes bench-results/engine.json.
+ * `--check` exits 1 when a target is missed.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createHook, defineWorkflow } from 'workflow-redis';
+import { closeWorkflowClient, configure, resumeHook, start } from 'workflow-redis/api';
+import { createWorker, type WorkflowWorker } from 'workflow-redis/worker';
+import { createKeyspace } from '../lib/redis/keys.js';
+import { threeNoops } from '../test/process/fixtures/workflows.js';
+import { launchRedis, type LaunchedRedis } from './redis-launcher.js';
+
+// ---------------------------------------------------------------- parameters
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const WORKER_MAIN = join(ROOT, 'test', 'process', 'fixtures', 'worker-main.ts');
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const raw = i >= 0 ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+function listArg(name: string, fallback: number[]): number[] {
+  const i = process.argv.indexOf(`--${name}`);
+  const raw = i >= 0 ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase()}`];
+  if (raw === undefined) return fallback;
+  return raw.split(',').map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: bad entry ${s}`);
+    return n;
+  });
+}
+
+const PARAMS = {
+  jobs: arg('jobs', 20_000),
+  bullConcurrency: arg('bull-concurrency', 50),
+  callers: arg('callers', 64),
+  runs: arg('runs', 2000),
+  warmupRuns: arg('warmup-runs', 200),
+  workerConcurrency: arg('worker-concurrency', 50),
+  latency: arg('latency', 1000),
+  latencyWarmup: arg('latency-warmup', 100),
+  history: listArg('history', [10, 100, 1000, 10_000]),
+  samples: arg('samples', 10),
+};
+const CHECK = process.argv.includes('--check') || process.env.BENCH_CHECK === '1';
+const TARGETS = { resumeP50Ms: 3, e2eVsRaw: 0.25, warmGrowth: 1.2 };
+
+// ---------------------------------------------------------------- helpers
+
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (msg: string) => process.stderr.write(`[bench] ${msg}\n`);
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+function summary(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  return { n: s.length, p50: quantile(s, 0.5), p90: quantile(s, 0.9), p99: quantile(s, 0.99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN };
+}
+const fmt = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+/** Polls `check` every `everyMs` until true (pacing, not measured). */
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 120_000, everyMs = 2): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await sleepMs(everyMs);
+  }
+}
+
+/** Runs `total` calls of `fn` with `callers` concurrent callers. */
+async function concurrently(total: number, callers: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(callers, total) }, async () => {
+      while (next < total) await fn(next++);
+    }),
+  );
+}
+
+let prefixSeq = 0;
+const newPrefix = (label: string) => `bench-${label}-${process.pid}-${++prefixSeq}`;
+
+// ---------------------------------------------------------------- worker processes
+
+interface Child {
+  proc: ChildProcess;
+  exited: Promise<unknown>;
+  /** worker.stats printed on the `closed` line at shutdown. */
+  stats(): { replays: number; warmReplays: number; stepJobs: number } | undefined;
+  stderr(): string;
+}
+async function spawnWorkerProcess(url: string, prefix: string): Promise<Child> {
+  const proc = spawn(process.execPath, ['--conditions=workflow-redis-source', '--import', 'tsx', WORKER_MAIN], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      REDIS_URL: url,
+      PREFIX: prefix,
+      CONCURRENCY: String(PARAMS.workerConcurrency),
+      RECONCILE_MS: '0',
+      STEP_LOG: '0',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let gone = false;
+  const exited = new Promise((r) => proc.once('exit', (code) => ((gone = true), r(code))));
+  proc.stdout!.setEncoding('utf8').on('data', (c: string) => (out += c));
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-20_000)));
+  const kill = () => {
+    if (!gone) proc.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  await until(() => {
+    if (gone) throw new Error(`worker process exited before ready:\n${err}`);
+    return /^ready/m.test(out);
+  }, 'a worker process to be ready', 30_000, 20);
+  return {
+    proc,
+    exited,
+    stats: () => {
+      const m = /^closed (.*)$/m.exec(out);
+      return m ? JSON.parse(m[1]!) : undefined;
+    },
+    stderr: () => err,
+  };
+}
+async function stopWorkerProcess(c: Child): Promise<void> {
+  c.proc.kill('SIGTERM');
+  const t = setTimeout(() => c.proc.kill('SIGKILL'), 10_000);
+  await c.exited;
+  clearTimeout(t);
+}
+
+// ---------------------------------------------------------------- 1. raw BullMQ
+
+async function rawBullmq(url: string) {
+  const prefix = `{${newPrefix('raw')}}`;
+  const conn = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue('noop', { connection: conn, prefix });
+  const opts = { removeOnComplete: true, removeOnFail: 1000 };
+  let done = 0;
+  const worker = new Worker('noop', async () => undefined, {
+    connection: new Redis(url, { maxRetriesPerRequest: null }),
+    prefix,
+    concurrency: PARAMS.bullConcurrency,
+    autorun: false,
+  });
+  worker.on('completed', () => done++);
+  await worker.waitUntilReady();
+
+  // warm-up (JIT, script cache)
+  void worker.run();
+  await concurrently(1000, PARAMS.callers, (i) => queue.add('noop', { i }, opts));
+  await until(() => done >= 1000, 'raw warm-up');
+
+  // a. addBulk then drain
+  await worker.pause(true);
+  done = 0;
+  const N = PARAMS.jobs;
+  for (let i = 0; i < N; i += 1000) {
+    await queue.addBulk(Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({ name: 'noop', data: { i: i + k }, opts })));
+  }
+  let t0 = performance.now();
+  worker.resume();
+  await until(() => done >= N, 'raw drain');
+  const drainSec = (performance.now() - t0) / 1000;
+
+  // b. 64 concurrent adders while consuming
+  done = 0;
+  t0 = performance.now();
+  await concurrently(N, PARAMS.callers, (i) => queue.add('noop', { i }, opts));
+  await until(() => done >= N, 'raw add+process');
+  const addProcessSec = (performance.now() - t0) / 1000;
+
+  await worker.close();
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  conn.disconnect();
+  return {
+    drainJobsPerSec: N / drainSec,
+    addAndProcessJobsPerSec: N / addProcessSec,
+    jobs: N,
+  };
+}
+
+// ---------------------------------------------------------------- 2. end to end
+
+async function endToEnd(url: string, workers: number, probe: Redis) {
+  const prefix = newPrefix(`e2e${workers}`);
+  configure({ connection: url, prefix });
+  const children = await Promise.all(Array.from({ length: workers }, () => spawnWorkerProcess(url, prefix)));
+  const completedKey = createKeyspace(prefix).runsByStatus('completed');
+  try {
+    const W = PARAMS.warmupRuns;
+    await concurrently(W, PARAMS.callers, (i) => start(threeNoops, [i]));
+    await until(async () => (await probe.zcard(completedKey)) >= W, 'e2e warm-up', 120_000, 10);
+
+    const N = PARAMS.runs;
+    const t0 = performance.now();
+    let startedAt = 0;
+    await concurrently(N, PARAMS.callers, (i) => start(threeNoops, [i]));
+    startedAt = performance.now();
+    await until(async () => (await probe.zcard(completedKey)) >= W + N, 'e2e runs', 300_000, 5);
+    const sec = (performance.now() - t0) / 1000;
+    const result = { workers, runs: N, runsPerSec: N / sec, seconds: sec, startPhaseSec: (startedAt - t0) / 1000 };
+    await Promise.all(children.map(stopWorkerProcess));
+    const stats = children.map((c) => c.stats());
+    const warnings = children.map((c) => c.stderr().split('\n').filter(Boolean).length);
+    return { ...result, workerStats: stats, workerStderrLines: warnings };
+  } finally {
+    await Promise.all(children.map(stopWorkerProcess));
+    await closeWorkflowClient();
+  }
+}
+
+// ---------------------------------------------------------------- 3 & 4. resume → next line
+
+/** seq → resolver of the time the workflow body saw that payload. */
+const marks = new Map<number, (t: number) => void>();
+/** token → payloads consumed so far (max over replays). */
+const progress = new Map<string, number>();
+
+const hookLoop = defineWorkflow('bench.hook-loop', async (token: string) => {
+  const hook = createHook<{ seq: number }>({ token });
+  let n = 0;
+  for (;;) {
+    const p = await hook;
+    const t = performance.now(); // the next line after the hook resolved
+    n++;
+    const mark = marks.get(p.seq);
+    if (mark) {
+      marks.delete(p.seq);
+      mark(t);
+    }
+    if (n > (progress.get(token) ?? 0)) progress.set(token, n);
+    if (p.seq === -2) return n;
+  }
+});
+
+let seqCounter = 0;
+
+/** Waits until no wake-up of the prefix is queued or running (pacing, not measured). */
+async function quiesce(probe: Redis, prefix: string): Promise<void> {
+  const bull = createKeyspace(prefix).bullPrefix;
+  await until(async () => {
+    const [active, wait, delayed, prioritized] = (await probe
+      .multi()
+      .llen(`${bull}:workflows:active`)
+      .llen(`${bull}:workflows:wait`)
+      .zcard(`${bull}:workflows:delayed`)
+      .zcard(`${bull}:workflows:prioritized`)
+      .exec())!.map(([, v]) => v as number);
+    return active === 0 && wait === 0 && delayed === 0 && prioritized === 0;
+  }, 'the workflow queue to be idle', 60_000, 1);
+}
+
+/** One measured resume of a suspended run: time from just before resumeHook to the workflow's next line. */
+async function measuredResume(probe: Redis, prefix: string, token: string): Promise<number> {
+  await quiesce(probe, prefix);
+  const seq = ++seqCounter;
+  let resolveMark!: (t: number) => void;
+  const marked = new Promise<number>((r) => (resolveMark = r));
+  marks.set(seq, resolveMark);
+  const t0 = performance.now();
+  await resumeHook(token, { seq });
+  return (await marked) - t0;
+}
+
+async function startLoopRun(token: string): Promise<void> {
+  progress.set(token, 0);
+  await start(hookLoop, [token]);
+  // the hook exists once the first wake-up suspended
+  await until(async () => {
+    try {
+      await resumeHook(token, { seq: -1 });
+      return true;
+    } catch (err) {
+      if ((err as Error).name === 'HookNotFoundError') return false;
+      throw err;
+    }
+  }, 'the loop hook', 30_000, 2);
+}
+
+async function inProcessWorker(url: string, prefix: string, cacheSize?: number): Promise<WorkflowWorker> {
+  return createWorker({ workflows: [hookLoop], connection: url, prefix, concurrency: 10, reconcileIntervalMs: 0, cacheSize });
+}
+
+async function resumeLatency(url: string, probe: Redis) {
+  const prefix = newPrefix('lat');
+  configure({ connection: url, prefix });
+  const worker = await inProcessWorker(url, prefix);
+  try {
+    const token = `lat-${prefix}`;
+    await startLoopRun(token);
+    for (let i = 0; i < PARAMS.latencyWarmup; i++) await measuredResume(probe, prefix, token);
+    const xs: number[] = [];
+    for (let i = 0; i < PARAMS.latency; i++) xs.push(await measuredResume(probe, prefix, token));
+    return { ...summary(xs), warmReplays: worker.stats.warmReplays, replays: worker.stats.replays };
+  } finally {
+    await worker.close();
+    await closeWorkflowClient();
+  }
+}
+
+/** Feeds `count` unmeasured payloads to a loop run and waits until the workflow consumed them. */
+async function feed(token: string, count: number): Promise<void> {
+  const target = (progress.get(token) ?? 0) + count;
+  await concurrently(count, PARAMS.callers, () => resumeHook(token, { seq: -1 }));
+  await until(() => (progress.get(token) ?? 0) >= target, `the run to consume ${count} payloads`, 300_000, 5);
+}
+
+async function wakeUpCost(url: string, probe: Redis) {
+  const prefix = newPrefix('hist');
+  configure({ connection: url, prefix });
+  const keys = createKeyspace(prefix);
+  const rows: { priorEvents: number; runs: number; warm: ReturnType<typeof summary>; cold: ReturnType<typeof summary>; meanPriorWarm: number; meanPriorCold: number }[] = [];
+  try {
+    for (const level of PARAMS.history) {
+      // Small histories: several runs, one sample each; big ones: one run, several samples (they add <1% events).
+      const perRun = level >= 1000 ? PARAMS.samples : 1;
+      const runCount = Math.ceil(PARAMS.samples / perRun);
+      const tokens = Array.from({ length: runCount }, (_, i) => `hist-${level}-${i}-${prefix}`);
+      const warmWorker = await inProcessWorker(url, prefix);
+      const runIds: string[] = [];
+      const tb = performance.now();
+      for (const token of tokens) {
+        await startLoopRun(token);
+        const hook = await probe.hget(keys.hooks(), token);
+        const runId = JSON.parse(hook!).runId as string;
+        runIds.push(runId);
+        const have = await probe.xlen(keys.runEvents(runId));
+        if (level > have) await feed(token, level - have);
+      }
+      log(`history ${level}: built ${runCount} run(s) in ${fmt((performance.now() - tb) / 1000, 1)} s`);
+      // One warm wake-up first so that the last wake-up was on this worker, without a batch in flight.
+      const warm: number[] = [];
+      const priorWarm: number[] = [];
+      for (let i = 0; i < tokens.length; i++) {
+        for (let s = 0; s < perRun; s++) {
+          priorWarm.push(await probe.xlen(keys.runEvents(runIds[i]!)));
+          warm.push(await measuredResume(probe, prefix, tokens[i]!));
+        }
+      }
+      await warmWorker.close();
+
+      const coldWorker = await inProcessWorker(url, prefix, 0);
+      const cold: number[] = [];
+      const priorCold: number[] = [];
+      for (let i = 0; i < tokens.length; i++) {
+        for (let s = 0; s < perRun; s++) {
+          priorCold.push(await probe.xlen(keys.runEvents(runIds[i]!)));
+          cold.push(await measuredResume(probe, prefix, tokens[i]!));
+        }
+      }
+      if (coldWorker.stats.warmReplays !== 0) throw new Error('bench: the cold worker replayed warm');
+      await coldWorker.close();
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      rows.push({ priorEvents: level, runs: runCount, warm: summary(warm), cold: summary(cold), meanPriorWarm: mean(priorWarm), meanPriorCold: mean(priorCold) });
+      log(`history ${level}: warm p50 ${fmt(summary(warm).p50)} ms, cold p50 ${fmt(summary(cold).p50)} ms`);
+    }
+  } finally {
+    await closeWorkflowClient();
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const tAll = performance.now();
+  let launched: LaunchedRedis | undefined;
+  let url = process.env.REDIS_URL;
+  if (!url) {
+    launched = await launchRedis({ quiet: true });
+    url = launched.url;
+  }
+  const probe = new Redis(url);
+  const redisVersion = /redis_version:(\S+)/.exec(await probe.info('server'))?.[1];
+  try {
+    log(`redis ${redisVersion} at ${url.replace(/\/\/[^@]*@/, '//***@')}; ${cpus().length} CPUs; node ${process.version}`);
+    log('1. raw BullMQ...');
+    const raw = await rawBullmq(url);
+    log(`   drain ${fmt(raw.drainJobsPerSec, 0)} jobs/s, add+process ${fmt(raw.addAndProcessJobsPerSec, 0)} jobs/s`);
+    log('2. end to end, 1 worker process...');
+    const e2e1 = await endToEnd(url, 1, probe);
+    log(`   ${fmt(e2e1.runsPerSec, 0)} runs/s; worker stats ${JSON.stringify(e2e1.workerStats)}, stderr lines ${e2e1.workerStderrLines}`);
+    log('2. end to end, 2 worker processes...');
+    const e2e2 = await endToEnd(url, 2, probe);
+    log(`   ${fmt(e2e2.runsPerSec, 0)} runs/s; worker stats ${JSON.stringify(e2e2.workerStats)}, stderr lines ${e2e2.workerStderrLines}`);
+    log('3. resume → next line...');
+    const latency = await resumeLatency(url, probe);
+    log(`   p50 ${fmt(latency.p50)} ms, p99 ${fmt(latency.p99)} ms`);
+    log('4. wake-up cost vs history...');
+    const history = await wakeUpCost(url, probe);
+
+    // ------------------------------------------------------------ report
+    const floor = raw.addAndProcessJobsPerSec;
+    const bestE2e = Math.max(e2e1.runsPerSec, e2e2.runsPerSec);
+    const first = history.find((h) => h.priorEvents === Math.min(...PARAMS.history));
+    const last = history.find((h) => h.priorEvents === Math.max(...PARAMS.history));
+    const growth = first && last ? last.warm.p50 / first.warm.p50 : NaN;
+    const targets = [
+      { target: `resume → next line p50 ≤ ${TARGETS.resumeP50Ms} ms`, measured: `${fmt(latency.p50)} ms`, pass: latency.p50 <= TARGETS.resumeP50Ms },
+      {
+        target: `3-step runs/s ≥ ${TARGETS.e2eVsRaw * 100}% of raw BullMQ add+process jobs/s (1 worker)`,
+        measured: `${fmt(e2e1.runsPerSec, 0)} / ${fmt(floor, 0)} = ${fmt((100 * e2e1.runsPerSec) / floor, 1)}%`,
+        pass: e2e1.runsPerSec >= TARGETS.e2eVsRaw * floor,
+      },
+      {
+        target: `3-step runs/s ≥ ${TARGETS.e2eVsRaw * 100}% of raw BullMQ add+process jobs/s (best of 1/2 workers)`,
+        measured: `${fmt(bestE2e, 0)} / ${fmt(floor, 0)} = ${fmt((100 * bestE2e) / floor, 1)}%`,
+        pass: bestE2e >= TARGETS.e2eVsRaw * floor,
+      },
+      {
+        target: `warm wake-up after ${last?.priorEvents} events ≤ ${TARGETS.warmGrowth}× after ${first?.priorEvents} (p50)`,
+        measured: `${fmt(last?.warm.p50 ?? NaN)} / ${fmt(first?.warm.p50 ?? NaN)} ms = ${fmt(growth)}×`,
+        pass: growth <= TARGETS.warmGrowth,
+      },
+    ];
+
+    const lines: string[] = [];
+    lines.push('');
+    lines.push(`workflow-redis engine benchmark — redis ${redisVersion}, node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+    lines.push('');
+    lines.push('| measurement | result |');
+    lines.push('|---|---|');
+    lines.push(`| raw BullMQ: addBulk ${raw.jobs} no-op jobs, then drain (1 Worker, concurrency ${PARAMS.bullConcurrency}) | ${fmt(raw.drainJobsPerSec, 0)} jobs/s |`);
+    lines.push(`| raw BullMQ: ${PARAMS.callers} concurrent adders while consuming (add → done) | ${fmt(raw.addAndProcessJobsPerSec, 0)} jobs/s |`);
+    lines.push(`| 3-step no-op workflow, 1 worker process (concurrency ${PARAMS.workerConcurrency}), ${e2e1.runs} runs, ${PARAMS.callers} concurrent start() | ${fmt(e2e1.runsPerSec, 0)} runs/s (${fmt(3 * e2e1.runsPerSec, 0)} steps/s) |`);
+    lines.push(`| 3-step no-op workflow, 2 worker processes | ${fmt(e2e2.runsPerSec, 0)} runs/s (${fmt(3 * e2e2.runsPerSec, 0)} steps/s) |`);
+    lines.push(`| resumeHook → next line (in-process worker, warm, ${latency.n} samples) | p50 ${fmt(latency.p50)} ms, p90 ${fmt(latency.p90)} ms, p99 ${fmt(latency.p99)} ms, max ${fmt(latency.max)} ms |`);
+    lines.push('');
+    lines.push('| prior events | samples | warm p50 / p99 (ms) | cold p50 / p99 (ms) |');
+    lines.push('|---:|---:|---:|---:|');
+    for (const h of history) {
+      lines.push(`| ${h.priorEvents} (mean ${fmt(h.meanPriorWarm, 0)} / ${fmt(h.meanPriorCold, 0)}) | ${h.warm.n} | ${fmt(h.warm.p50)} / ${fmt(h.warm.p99)} | ${fmt(h.cold.p50)} / ${fmt(h.cold.p99)} |`);
+    }
+    lines.push('');
+    lines.push('| target | measured | |');
+    lines.push('|---|---|---|');
+    for (const t of targets) lines.push(`| ${t.target} | ${t.measured} | ${t.pass ? 'PASS' : 'FAIL'} |`);
+    lines.push('');
+    lines.push(`total ${fmt((performance.now() - tAll) / 1000, 1)} s`);
+    process.stdout.write(lines.join('\n') + '\n');
+
+    const out = {
+      date: new Date().toISOString(),
+      env: { node: process.version, redis: redisVersion, cpus: cpus().length, cpuModel: cpus()[0]?.model, privateRedis: !!launched },
+      params: PARAMS,
+      rawBullmq: raw,
+      endToEnd: [e2e1, e2e2],
+      resumeToNextLineMs: latency,
+      wakeUpCostMs: history,
+      targets,
+      totalSec: (performance.now() - tAll) / 1000,
+    };
+    mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+    writeFileSync(join(ROOT, 'bench-results', 'engine.json'), JSON.stringify(out, null, 2) + '\n');
+    log('wrote bench-results/engine.json');
+    if (CHECK && targets.some((t) => !t.pass)) process.exitCode = 1;
+  } finally {
+    probe.disconnect();
+    await launched?.stop();
+  }
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);
