@@ -28,6 +28,18 @@ export class RunWatcher {
         const set = this.waiters.get(runId);
         if (set) for (const wake of [...set]) wake();
       });
+      // A notice published while the connection was down is lost: after every
+      // reconnect (ioredis re-subscribes), wake all waiters to re-read their runs.
+      let connectedOnce = false;
+      sub.on('ready', () => {
+        if (!connectedOnce) {
+          connectedOnce = true;
+          return;
+        }
+        sub.subscribe(channel).then(() => {
+          for (const set of this.waiters.values()) for (const wake of [...set]) wake();
+        }, () => undefined);
+      });
       this.subscribed = sub.subscribe(channel);
     }
     return this.subscribed!;

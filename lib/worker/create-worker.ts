@@ -89,6 +89,7 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
   setWebhookResponder((responseId, response) => store.pushWebhookResponse(responseId, response));
   const id = `w-${randomUUID().slice(0, 8)}`;
   const stats = { replays: 0, warmReplays: 0, stepJobs: 0 };
+  let closingFlag = false;
   const ctx: ReplayContext = {
     store,
     cache: new ExecutionCache(opts.cacheSize ?? 1000),
@@ -97,6 +98,7 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
     inlineLimit: opts.inlineSteps ?? 1,
     publicUrl: opts.publicUrl ?? `http://localhost:${process.env.PORT ?? 3000}`,
     log,
+    isClosing: () => closingFlag,
     onReplay: (info) => {
       stats.replays++;
       if (info.warm) stats.warmReplays++;
@@ -142,6 +144,7 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
     reconcile: () => reconcile(store),
     close() {
       closing ??= (async () => {
+        closingFlag = true;
         stopReconciler();
         await Promise.all([replays.close(), steps.close()]);
         await store.close();

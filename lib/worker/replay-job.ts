@@ -36,6 +36,8 @@ export interface ReplayContext {
   inlineLimit: number;
   publicUrl: string;
   log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** True once the worker is closing: a replay then stops after its current step and hands the run on. */
+  isClosing?: () => boolean;
   /** Called after each processed wake-up (metrics, tests). */
   onReplay?: (info: { runId: string; warm: boolean; eventsFed: number; ms: number }) => void;
 }
@@ -116,8 +118,13 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
 async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: number, recovering: boolean, isLost: () => boolean): Promise<number> {
   const { store } = ctx;
   let fed = 0;
-  for (;;) {
+  for (let round = 0; ; round++) {
     if (isLost()) throw new FencedError('replay lease lost');
+    if (round > 0 && ctx.isClosing?.() && !ex.finished) {
+      // Draining: do not start the next step here; another worker continues the run.
+      await store.wakeRun(runId);
+      return fed;
+    }
     await ex.prepare();
     const intents = ex.intents(realNow(), recovering);
     recovering = false;
