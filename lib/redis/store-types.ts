@@ -59,7 +59,7 @@ export interface RunRecord {
   completedAt?: number;
   updatedAt?: number;
   epoch: number;
-  tail?: string;
+  /** Last event id a committed replay consumed (the stream's last id is the tail). */
   seen?: string;
 }
 

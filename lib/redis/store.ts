@@ -54,7 +54,6 @@ function parseRun(h: Record<string, string>): RunRecord | null {
     completedAt: num(h.completedAt),
     updatedAt: num(h.updatedAt),
     epoch: Number(h.epoch ?? 0),
-    tail: h.tail,
     seen: h.seen,
   };
 }
@@ -178,9 +177,8 @@ export class Store {
       epoch: Number(reply[1]),
       status: String(reply[2]) as RunStatus,
       startedAt: Number(reply[3]),
-      tail: String(reply[4]),
-      seen: String(reply[5]),
-      workflowName: String(reply[6]),
+      seen: String(reply[4]),
+      workflowName: String(reply[5]),
     };
   }
 
@@ -303,6 +301,12 @@ export class Store {
       if (page.length < 2000) return out;
       cursor = page[page.length - 1]!.eventId;
     }
+  }
+
+  /** Id of the run's last event ('' when there is none). */
+  async lastEventId(runId: string): Promise<string> {
+    const last = (await this.client.xrevrange(this.keys.runEvents(runId), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    return last[0]?.[0] ?? '';
   }
 
   /** Stream length of a run (tests and tools). */

@@ -36,7 +36,7 @@ async function reconcileRun(store: Store, runId: string, report: ReconcileReport
   report.scanned++;
   const run = await store.getRun(runId);
   if (!run || (run.status !== 'pending' && run.status !== 'running')) return;
-  const behind = run.status === 'pending' || (run.tail ?? '') !== (run.seen ?? '');
+  const behind = run.status === 'pending' || (await store.lastEventId(runId)) !== (run.seen ?? '');
   if (behind && !(await store.workflowQueue.getDeduplicationJobId(runId))) {
     await store.wakeRun(runId).catch(() => undefined);
     report.woken++;

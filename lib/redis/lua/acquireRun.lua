@@ -7,7 +7,7 @@
   KEYS[4..8] status indexes (pending, running, completed, failed, cancelled)
   ARGV[1] owner (unique per job attempt)   ARGV[2] lease ttl ms
 
-  Returns {0, epoch, status, startedAt, tail, seen, workflowName}
+  Returns {0, epoch, status, startedAt, seen, workflowName}
           | {-1} no such run | {-2, status} the run has finished
           | {-7, pttl} another owner holds the lease
 ]]
@@ -36,5 +36,5 @@ if status == 'pending' then
   redis.call('HSET', runKey, 'startedAt', now)
   status = 'running'
 end
-local f = redis.call('HMGET', runKey, 'startedAt', 'tail', 'seen', 'workflowName')
-return { OK, epoch, status, f[1] or '', f[2] or '', f[3] or '', f[4] or '' }
+local f = redis.call('HMGET', runKey, 'startedAt', 'seen', 'workflowName')
+return { OK, epoch, status, f[1] or '', f[2] or '', f[3] or '' }

@@ -14,7 +14,7 @@
   ARGV[8..15] BullMQ job template (8 values, see includes/enqueueReplay.lua)
 
   Returns {0, hookRecordJSON, eventId} appended
-          | {1, hookRecordJSON, eventId} this resume id was already applied
+          | {1, hookRecordJSON, eventId} this resume id was already applied (nothing written)
           | {-4} hook not found (unknown, disposed, run finished, or a plain
                  hook reached through resumeWebhook)
 ]]
@@ -40,7 +40,6 @@ if resumeId ~= '' then
   local prior = redis.call('HGET', resumesKey, resumeId)
   if prior then return { 1, rec, prior } end
 end
-
 local now = nowMs()
 local id = appendEvent(fillTemplate(ARGV[5], runId), runKey, 'hook_received', hook.hookId, ARGV[3], now)
 if resumeId ~= '' then redis.call('HSET', resumesKey, resumeId, id) end

@@ -1,0 +1,125 @@
+/**
+ * `runs list` and `runs show`: the operator's view of runs, as tables or JSON.
+ */
+import { Command, Option } from 'commander';
+import { buildTimeline, type TimelineEvent } from '../../integrations/express/timeline.js';
+import { RUN_STATUSES, type RunStatus } from '../../redis/keys.js';
+import type { EventType } from '../../redis/store-types.js';
+import { getStore } from '../../runtime/config.js';
+import { listRuns } from '../../runtime/list-runs.js';
+import { getRun } from '../../runtime/run.js';
+import { deserialize } from '../../serialization/codec.js';
+import { action } from '../command.js';
+import { withApi } from '../context.js';
+import { formatTime, parsePositiveInt, printJson, println, table } from '../format.js';
+import { renderRunSummary, renderTimeline, runDuration, toRunView, withoutTokens } from '../timeline-text.js';
+
+/** `runs show` reads at most this many events; longer logs are flagged as truncated. */
+export const SHOW_MAX_EVENTS = 10_000;
+
+/**
+ * Event types whose data the timeline reads. The others carry payloads,
+ * results or outputs that are never printed, so they are not deserialised.
+ */
+const TIMELINE_DATA: ReadonlySet<EventType> = new Set<EventType>([
+  'run_failed',
+  'step_created',
+  'step_started',
+  'step_retrying',
+  'step_failed',
+  'hook_created',
+  'hook_conflict',
+  'wait_created',
+]);
+
+interface ListOptions {
+  status?: RunStatus;
+  workflow?: string;
+  limit: number;
+  cursor?: string;
+  json?: boolean;
+}
+
+/** The first events of a run (at most `max`), with data only where the timeline needs it. */
+async function readTimelineEvents(runId: string, max: number): Promise<{ events: (TimelineEvent & { eventId: string })[]; truncated: boolean }> {
+  const store = await getStore();
+  const events: (TimelineEvent & { eventId: string })[] = [];
+  let after = '';
+  while (events.length < max) {
+    const page = await store.readEvents(runId, after, Math.min(1000, max - events.length));
+    for (const e of page) {
+      const data = TIMELINE_DATA.has(e.type) ? deserialize(e.data) : undefined;
+      events.push({ eventId: e.eventId, type: e.type, correlationId: e.correlationId, createdAt: e.createdAt, data });
+    }
+    if (page.length === 0) return { events, truncated: false };
+    after = page[page.length - 1]!.eventId;
+  }
+  return { events, truncated: (await store.readEvents(runId, after, 1)).length > 0 };
+}
+
+/** Registers `runs list` and `runs show` on `program`. */
+export function registerRunsCommands(program: Command): void {
+  const runs = program.command('runs').description('list runs and show one run with its timeline');
+
+  runs
+    .command('list')
+    .description('list runs, newest first')
+    .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .option('--workflow <name>', 'only runs of this workflow')
+    .option('--limit <n>', 'how many runs (1-1000)', parsePositiveInt('--limit', 1000), 20)
+    .option('--cursor <cursor>', 'the cursor printed by the previous page')
+    .option('--json', 'print JSON: { data, cursor, hasMore }')
+    .action(
+      action(async (g, opts: ListOptions) => {
+        await withApi(g, async () => {
+          const page = await listRuns({ status: opts.status, workflowName: opts.workflow, limit: opts.limit, cursor: opts.cursor ?? null });
+          if (opts.json) {
+            printJson({ data: page.data.map(toRunView), cursor: page.cursor, hasMore: page.hasMore });
+            return;
+          }
+          if (page.data.length === 0) {
+            println(`No runs found (prefix "${g.prefix}"${opts.status ? `, status ${opts.status}` : ''}${opts.workflow ? `, workflow ${opts.workflow}` : ''}).`);
+            return;
+          }
+          const now = Date.now();
+          println(
+            table(
+              ['RUN ID', 'WORKFLOW', 'STATUS', 'CREATED (UTC)', 'DURATION'],
+              page.data.map((r) => [r.runId, r.workflowName, r.status, formatTime(r.createdAt), runDuration(r, now)]),
+            ),
+          );
+          if (page.hasMore) println(`\nMore runs: add --cursor ${page.cursor}`);
+        });
+      }),
+    );
+
+  runs
+    .command('show')
+    .description('show a run: status, output or error, and a timeline of its steps, hooks and sleeps')
+    .argument('<runId>', 'the run id')
+    .option('--json', 'print JSON: { run, timeline, events, eventCount, truncated }')
+    .action(
+      action(async (g, runId: string, opts: { json?: boolean }) => {
+        await withApi(g, async () => {
+          const info = await getRun(runId).info();
+          const { events, truncated } = await readTimelineEvents(runId, SHOW_MAX_EVENTS);
+          const items = withoutTokens(buildTimeline(events));
+          if (opts.json) {
+            printJson({
+              run: toRunView(info),
+              timeline: items,
+              events: events.map((e) => ({ eventId: e.eventId, type: e.type, correlationId: e.correlationId, createdAt: new Date(e.createdAt) })),
+              eventCount: events.length,
+              truncated,
+            });
+            return;
+          }
+          println(renderRunSummary(info));
+          println();
+          println(`Timeline (${events.length}${truncated ? '+' : ''} events; AT = time since the run was created)`);
+          println(renderTimeline(items, info.createdAt.getTime()));
+          if (truncated) println(`\nOnly the first ${SHOW_MAX_EVENTS} events are shown.`);
+        });
+      }),
+    );
+}
