@@ -394,18 +394,19 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
     const enqueueCall = /^enqueueReplay\(runId, now\)\s*$/m;
     const head = cut >= 0 ? full.slice(0, cut) : '';
     const lookup = `${lookupLine}\nlocal hook = cjson.decode(rec)\n`;
-    const enq = `local nk, na = #KEYS, #ARGV\nlocal k = {}\nfor i = nk - 8, nk do k[#k + 1] = KEYS[i] end\nlocal slot = ARGV[na - 3]\nlocal runId = hook.runId\n`;
+    const enq = `local nk, na = #KEYS, #ARGV\nlocal k = {}\nfor i = nk - 8, nk do k[#k + 1] = KEYS[i] end\nlocal slot = ARGV[na - 7]\nlocal runId = hook.runId\n`;
+    // The template rewrite of includes/enqueueReplay.lua, without the BullMQ add.
+    const rewrite =
+      'local a = replaceOnce(ARGV[na - 3], ARGV[na - 6], cmsgpack.pack(replaceOnce(ARGV[na - 5], slot, runId)))\n' +
+      'a = replaceOnce(a, ARGV[na - 4], cmsgpack.pack(nowMs()))\n' +
+      'local d = replaceOnce(ARGV[na - 2], slot, runId)\n' +
+      'local o = replaceOnce(ARGV[na], ARGV[na - 1], cmsgpack.pack(runId))\n';
     const lua: Record<string, string | undefined> = {
       'resumeHook script (full)': full,
       'token lookup + cjson.decode only': cut >= 0 ? `${head}${lookup}return 1` : undefined,
-      '+ cmsgpack unpack/pack of args and opts': cut >= 0
-        ? `${head}${lookup}${enq}local a = cmsgpack.unpack(ARGV[na - 2])\nlocal o = cmsgpack.unpack(ARGV[na])\nlocal x, y = cmsgpack.pack(a), cmsgpack.pack(o)\nreturn 1`
-        : undefined,
-      '+ run-id substitution (the whole template rewrite)': cut >= 0
-        ? `${head}${lookup}${enq}local a = substituteSlot(cmsgpack.unpack(ARGV[na - 2]), slot, runId)\na[4] = nowMs()\nlocal d = replacePlain(ARGV[na - 1], slot, runId)\nlocal o = substituteSlot(cmsgpack.unpack(ARGV[na]), slot, runId)\nlocal x, y = cmsgpack.pack(a), cmsgpack.pack(o)\nreturn 1`
-        : undefined,
+      '+ template rewrite (byte patterns)': cut >= 0 ? `${head}${lookup}${enq}${rewrite}return 1` : undefined,
       'token lookup + BullMQ add, template as captured (no rewrite)': cut >= 0
-        ? `${head}${lookup}${enq}return bullAddStandardJob(k, { ARGV[na - 2], ARGV[na - 1], ARGV[na] })`
+        ? `${head}${lookup}${enq}return bullAddStandardJob(k, { ARGV[na - 3], ARGV[na - 2], ARGV[na] })`
         : undefined,
       'token lookup + enqueueReplay (rewrite + BullMQ add)': cut >= 0 ? `${head}${lookup}return enqueueReplay(hook.runId, nowMs())` : undefined,
       'resumeHook script minus enqueueReplay (event-store part)': enqueueCall.test(full) ? full.replace(enqueueCall, '') : undefined,

@@ -6,17 +6,10 @@
 -- Layout: the last 9 KEYS are BullMQ's; the last 8 ARGV are the template:
 -- placeholder, packed dedup-key template, dedup-key template, packed timestamp
 -- marker, packed args, job data (JSON), packed placeholder, packed opts.
-local function replacePlain(s, needle, repl)
-  local out, from = {}, 1
-  while true do
-    local i, j = string.find(s, needle, from, true)
-    if not i then break end
-    out[#out + 1] = string.sub(s, from, i - 1)
-    out[#out + 1] = repl
-    from = j + 1
-  end
-  out[#out + 1] = string.sub(s, from)
-  return table.concat(out)
+-- Replaces the one occurrence of `needle` (the template was checked to hold it once).
+local function replaceOnce(s, needle, repl)
+  local i, j = string.find(s, needle, 1, true)
+  return string.sub(s, 1, i - 1) .. repl .. string.sub(s, j + 1)
 end
 
 local function enqueueReplay(runId, now)
@@ -25,10 +18,10 @@ local function enqueueReplay(runId, now)
   for i = nk - 8, nk do k[#k + 1] = KEYS[i] end
   local slot = ARGV[na - 7]
   -- msgpack is self-delimiting: swapping one whole encoded value for another keeps the buffer valid.
-  local args = replacePlain(ARGV[na - 3], ARGV[na - 6], cmsgpack.pack(replacePlain(ARGV[na - 5], slot, runId)))
-  args = replacePlain(args, ARGV[na - 4], cmsgpack.pack(now))
-  local data = replacePlain(ARGV[na - 2], slot, runId)
-  local opts = replacePlain(ARGV[na], ARGV[na - 1], cmsgpack.pack(runId))
+  local args = replaceOnce(ARGV[na - 3], ARGV[na - 6], cmsgpack.pack(replaceOnce(ARGV[na - 5], slot, runId)))
+  args = replaceOnce(args, ARGV[na - 4], cmsgpack.pack(now))
+  local data = replaceOnce(ARGV[na - 2], slot, runId)
+  local opts = replaceOnce(ARGV[na], ARGV[na - 1], cmsgpack.pack(runId))
   local jobId = bullAddStandardJob(k, { args, data, opts })
   if type(jobId) == 'number' and jobId < 0 then
     return redis.error_reply('WFR_QUEUE_ADD_FAILED ' .. jobId)
