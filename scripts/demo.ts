@@ -97,7 +97,10 @@ async function recentOrders(): Promise<OrderRow[]> {
 async function main(): Promise<void> {
   const redis = await resolveRedis();
   configure({ connection: redis.url, publicUrl: PUBLIC_URL });
-  const worker = await createWorker({ workflows: demoWorkflows, connection: redis.url, publicUrl: PUBLIC_URL, concurrency: 20 });
+  // DEMO_WORKER=0 leaves the work to separate worker processes (docker compose's `worker` service).
+  const worker = process.env.DEMO_WORKER === '0'
+    ? undefined
+    : await createWorker({ workflows: demoWorkflows, connection: redis.url, publicUrl: PUBLIC_URL, concurrency: 20 });
 
   const app = express();
   app.get('/', async (_req, res, next) => {
@@ -164,7 +167,7 @@ Press Ctrl+C to stop.`);
     hardExit.unref();
     server.close();
     server.closeAllConnections?.();
-    await worker.close();
+    await worker?.close();
     await closeWorkflowClient();
     await redis.launched?.stop();
     process.exit(0);

@@ -3,7 +3,7 @@
  * and short previews of values. No colours, so output pipes cleanly.
  */
 import { InvalidArgumentError as InvalidOptionArgument } from 'commander';
-import { toJsonSafe } from '../integrations/express/json-safe.js';
+import { toJsonSafe } from '../inspect/json-safe.js';
 
 /** Renders rows under a header, columns padded to their widest cell. */
 export function table(header: string[], rows: string[][]): string {

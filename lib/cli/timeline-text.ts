@@ -4,7 +4,7 @@
  * durations, hooks with payload counts, sleeps with their resume time).
  * Hook tokens and payloads are never printed.
  */
-import type { TimelineItem } from '../integrations/express/timeline.js';
+import type { TimelineItem } from '../inspect/timeline.js';
 import type { RunInfo } from '../runtime/run.js';
 import { formatDuration, formatOffset, formatTime, preview, table } from './format.js';
 

@@ -2,13 +2,11 @@
  * `runs list` and `runs show`: the operator's view of runs, as tables or JSON.
  */
 import { Command, Option } from 'commander';
-import { buildTimeline, type TimelineEvent } from '../../integrations/express/timeline.js';
+import { readTimelineEvents } from '../../inspect/read-timeline.js';
+import { buildTimeline } from '../../inspect/timeline.js';
 import { RUN_STATUSES, type RunStatus } from '../../redis/keys.js';
-import type { EventType } from '../../redis/store-types.js';
-import { getStore } from '../../runtime/config.js';
 import { listRuns } from '../../runtime/list-runs.js';
 import { getRun } from '../../runtime/run.js';
-import { deserialize } from '../../serialization/codec.js';
 import { action } from '../command.js';
 import { withApi } from '../context.js';
 import { formatTime, parsePositiveInt, printJson, println, table } from '../format.js';
@@ -16,21 +14,6 @@ import { renderRunSummary, renderTimeline, runDuration, toRunView, withoutTokens
 
 /** `runs show` reads at most this many events; longer logs are flagged as truncated. */
 export const SHOW_MAX_EVENTS = 10_000;
-
-/**
- * Event types whose data the timeline reads. The others carry payloads,
- * results or outputs that are never printed, so they are not deserialised.
- */
-const TIMELINE_DATA: ReadonlySet<EventType> = new Set<EventType>([
-  'run_failed',
-  'step_created',
-  'step_started',
-  'step_retrying',
-  'step_failed',
-  'hook_created',
-  'hook_conflict',
-  'wait_created',
-]);
 
 interface ListOptions {
   status?: RunStatus;
@@ -40,22 +23,6 @@ interface ListOptions {
   json?: boolean;
 }
 
-/** The first events of a run (at most `max`), with data only where the timeline needs it. */
-async function readTimelineEvents(runId: string, max: number): Promise<{ events: (TimelineEvent & { eventId: string })[]; truncated: boolean }> {
-  const store = await getStore();
-  const events: (TimelineEvent & { eventId: string })[] = [];
-  let after = '';
-  while (events.length < max) {
-    const page = await store.readEvents(runId, after, Math.min(1000, max - events.length));
-    for (const e of page) {
-      const data = TIMELINE_DATA.has(e.type) ? deserialize(e.data) : undefined;
-      events.push({ eventId: e.eventId, type: e.type, correlationId: e.correlationId, createdAt: e.createdAt, data });
-    }
-    if (page.length === 0) return { events, truncated: false };
-    after = page[page.length - 1]!.eventId;
-  }
-  return { events, truncated: (await store.readEvents(runId, after, 1)).length > 0 };
-}
 
 /** Registers `runs list` and `runs show` on `program`. */
 export function registerRunsCommands(program: Command): void {

@@ -5,16 +5,14 @@
  * mapped by the router's error middleware.
  */
 import type { RequestHandler, Router } from 'express';
+import { readTimelineEvents } from '../../inspect/read-timeline.js';
 import { InvalidArgumentError } from '../../errors/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../redis/keys.js';
-import type { EventType } from '../../redis/store-types.js';
-import { getStore } from '../../runtime/config.js';
 import { listRuns } from '../../runtime/list-runs.js';
 import { getRun, type RunInfo } from '../../runtime/run.js';
-import { deserialize } from '../../serialization/codec.js';
-import { toJsonSafe } from './json-safe.js';
+import { toJsonSafe } from '../../inspect/json-safe.js';
 import { queryInt, queryString, routeParam } from './request-params.js';
-import { buildTimeline, type TimelineEvent, type TimelineItem } from './timeline.js';
+import { buildTimeline, type TimelineItem } from '../../inspect/timeline.js';
 
 /** Default and largest page of `GET /runs/:runId/events`. */
 const EVENTS_DEFAULT_LIMIT = 100;
@@ -23,21 +21,6 @@ const EVENTS_MAX_LIMIT = 1000;
 const TIMELINE_MAX_EVENTS = 10_000;
 /** A Redis stream entry id. */
 const EVENT_ID_RE = /^\d{1,20}-\d{1,20}$/;
-
-/**
- * Event types whose data the timeline reads. The others carry payloads,
- * results or outputs the timeline never shows, so they are not deserialised.
- */
-const TIMELINE_DATA: ReadonlySet<EventType> = new Set<EventType>([
-  'run_failed',
-  'step_created',
-  'step_started',
-  'step_retrying',
-  'step_failed',
-  'hook_created',
-  'hook_conflict',
-  'wait_created',
-]);
 
 /** A run as the routes return it: RunInfo as plain JSON, the error without its stack. */
 export interface RunView {
@@ -79,21 +62,6 @@ async function runView(runId: string): Promise<RunView> {
   return toRunView(await getRun(runId).info());
 }
 
-/** Reads the first events of a run, at most `max`, deserialising only what the timeline needs. */
-async function timelineEvents(runId: string, max: number): Promise<{ events: TimelineEvent[]; truncated: boolean }> {
-  const store = await getStore();
-  const events: TimelineEvent[] = [];
-  let after = '';
-  while (events.length < max) {
-    const page = await store.readEvents(runId, after, Math.min(1000, max - events.length));
-    for (const e of page) {
-      events.push({ type: e.type, correlationId: e.correlationId, createdAt: e.createdAt, data: TIMELINE_DATA.has(e.type) ? deserialize(e.data) : undefined });
-    }
-    if (page.length === 0) return { events, truncated: false };
-    after = page[page.length - 1]!.eventId;
-  }
-  return { events, truncated: (await store.readEvents(runId, after, 1)).length > 0 };
-}
 
 /**
  * Mounts the run routes on `router`, each behind `guards` (the app's auth
@@ -142,7 +110,7 @@ export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
 
   router.get('/runs/:runId/timeline', ...guards, async (req, res) => {
     const run = await runView(routeParam(req, 'runId'));
-    const { events, truncated } = await timelineEvents(run.runId, TIMELINE_MAX_EVENTS);
+    const { events, truncated } = await readTimelineEvents(run.runId, TIMELINE_MAX_EVENTS);
     const body: TimelineResponse = { run, items: buildTimeline(events), eventCount: events.length, truncated };
     res.json(body);
   });

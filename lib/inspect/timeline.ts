@@ -9,7 +9,7 @@
  * happened and when. Only the token of a hook that is still live is included,
  * so the page can offer to resume it.
  */
-import type { EventType } from '../../redis/store-types.js';
+import type { EventType } from '../redis/store-types.js';
 
 /** One event, as the timeline reads it (data rehydrated only where the timeline needs it). */
 export interface TimelineEvent {
