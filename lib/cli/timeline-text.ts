@@ -6,39 +6,8 @@
  */
 import type { TimelineItem } from '../inspect/timeline.js';
 import type { RunInfo } from '../runtime/run.js';
+import { toRunView, type RunView } from '../inspect/run-view.js';
 import { formatDuration, formatOffset, formatTime, preview, table } from './format.js';
-
-/** A run as the CLI prints it in JSON: plain values, the error without its stack, no input. */
-export interface RunView {
-  runId: string;
-  workflowName: string;
-  status: RunInfo['status'];
-  createdAt: string;
-  startedAt?: string;
-  completedAt?: string;
-  /** From creation to the end (finished runs only). */
-  durationMs?: number;
-  output?: unknown;
-  error?: { name?: string; message: string };
-}
-
-/** RunInfo → the CLI's JSON view. */
-export function toRunView(info: RunInfo): RunView {
-  const view: RunView = {
-    runId: info.runId,
-    workflowName: info.workflowName,
-    status: info.status,
-    createdAt: info.createdAt.toISOString(),
-  };
-  if (info.startedAt) view.startedAt = info.startedAt.toISOString();
-  if (info.completedAt) {
-    view.completedAt = info.completedAt.toISOString();
-    view.durationMs = info.completedAt.getTime() - info.createdAt.getTime();
-  }
-  if (info.status === 'completed') view.output = info.output;
-  if (info.error) view.error = { name: info.error.name, message: info.error.message };
-  return view;
-}
 
 /** Duration column of `runs list`: total time of a finished run, time so far of a live one. */
 export function runDuration(info: RunInfo, now = Date.now()): string {
@@ -129,3 +98,5 @@ export function renderTimeline(items: TimelineItem[], originMs: number): string 
   }
   return table(['AT', 'KIND', 'NAME', 'STATUS', 'DETAILS'], rows);
 }
+
+export { toRunView, type RunView };

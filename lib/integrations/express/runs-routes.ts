@@ -9,8 +9,9 @@ import { readTimelineEvents } from '../../inspect/read-timeline.js';
 import { InvalidArgumentError } from '../../errors/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../redis/keys.js';
 import { listRuns } from '../../runtime/list-runs.js';
-import { getRun, type RunInfo } from '../../runtime/run.js';
+import { getRun } from '../../runtime/run.js';
 import { toJsonSafe } from '../../inspect/json-safe.js';
+import { toRunView, type RunView } from '../../inspect/run-view.js';
 import { queryInt, queryString, routeParam } from './request-params.js';
 import { buildTimeline, type TimelineItem } from '../../inspect/timeline.js';
 
@@ -22,18 +23,6 @@ const TIMELINE_MAX_EVENTS = 10_000;
 /** A Redis stream entry id. */
 const EVENT_ID_RE = /^\d{1,20}-\d{1,20}$/;
 
-/** A run as the routes return it: RunInfo as plain JSON, the error without its stack. */
-export interface RunView {
-  runId: string;
-  workflowName: string;
-  status: RunStatus;
-  createdAt: string;
-  startedAt?: string;
-  completedAt?: string;
-  output?: unknown;
-  error?: { name?: string; message: string };
-}
-
 /** The response of `GET /runs/:runId/timeline`. */
 export interface TimelineResponse {
   run: RunView;
@@ -41,21 +30,6 @@ export interface TimelineResponse {
   eventCount: number;
   /** True when the log was longer than the timeline reads. */
   truncated: boolean;
-}
-
-/** RunInfo → JSON. The stack stays out: it names server files and is in the event log for those who need it. */
-export function toRunView(info: RunInfo): RunView {
-  const view: RunView = {
-    runId: info.runId,
-    workflowName: info.workflowName,
-    status: info.status,
-    createdAt: info.createdAt.toISOString(),
-  };
-  if (info.startedAt) view.startedAt = info.startedAt.toISOString();
-  if (info.completedAt) view.completedAt = info.completedAt.toISOString();
-  if (info.status === 'completed') view.output = toJsonSafe(info.output);
-  if (info.error) view.error = { name: info.error.name, message: info.error.message };
-  return view;
 }
 
 async function runView(runId: string): Promise<RunView> {
@@ -126,3 +100,5 @@ export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
     res.json(await runView(run.runId));
   });
 }
+
+export { toRunView, type RunView };
