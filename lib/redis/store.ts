@@ -129,20 +129,19 @@ export class Store {
   }
 
   /** The atomic resume (SPEC §4). Throws HookNotFoundError when the token is not live. */
-  async resumeHook(
+  resumeHook(
     token: string,
     data: string,
     resumeId: string,
     opts: { webhookOnly?: boolean } = {},
   ): Promise<{ hook: HookRecord; eventId: string; duplicate: boolean }> {
     const t = this.templates;
-    const reply = await this.scripts.run(
-      'resumeHook',
-      [this.keys.hooks(), ...this.bullKeys],
-      [token, resumeId, data, t.run, t.events, t.resumes, opts.webhookOnly ? '1' : '0', ...this.bullArgv],
-    );
-    if (reply[0] < 0) this.fail(reply, 'resumeHook', { token });
-    return { hook: JSON.parse(reply[1]) as HookRecord, eventId: String(reply[2]), duplicate: reply[0] === 1 };
+    return this.scripts
+      .run('resumeHook', [this.keys.hooks(), ...this.bullKeys], [token, resumeId, data, t.run, t.events, t.resumes, opts.webhookOnly ? '1' : '0', ...this.bullArgv])
+      .then((reply) => {
+        if (reply[0] < 0) this.fail(reply, 'resumeHook', { token });
+        return { hook: JSON.parse(reply[1]) as HookRecord, eventId: String(reply[2]), duplicate: reply[0] === 1 };
+      });
   }
 
   /** Stores a webhook's manual response and notifies the waiting resumeWebhook call. */

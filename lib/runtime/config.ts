@@ -27,6 +27,8 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 interface Runtime {
   config: Required<Pick<WorkflowConfig, 'prefix' | 'maxPayloadBytes'>> & WorkflowConfig;
   store?: Promise<Store>;
+  /** The opened store, once `store` has resolved (lets hot paths skip an await). */
+  ready?: Store;
   watcher?: RunWatcher;
   responses?: ResponseWaiter;
   ownsClient: boolean;
@@ -71,7 +73,8 @@ export function getStore(): Promise<Store> {
   rt.store ??= (async () => {
     const client = openConnection(rt.config.connection, { name: 'workflow-redis' });
     try {
-      return await Store.open({ client, prefix: rt.config.prefix });
+      rt.ready = await Store.open({ client, prefix: rt.config.prefix });
+      return rt.ready;
     } catch (err) {
       client.disconnect();
       rt.store = undefined;
@@ -79,6 +82,11 @@ export function getStore(): Promise<Store> {
     }
   })();
   return rt.store;
+}
+
+/** The store if it is already open (hot paths), else undefined. */
+export function openedStore(): Store | undefined {
+  return runtime.ready;
 }
 
 /** The run-completion watcher (one pub/sub connection per process). */

@@ -10,6 +10,8 @@ export function assertToken(token: unknown): asserts token is string {
     throw new InvalidArgumentError(`The hook token must be a string, got ${token === null ? 'null' : typeof token}.`);
   }
   if (token.length === 0) throw new InvalidArgumentError('The hook token is empty: pass the token the workflow created.');
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short tokens need no byte count.
+  if (token.length * 3 <= MAX_TOKEN_BYTES) return;
   const bytes = Buffer.byteLength(token, 'utf8');
   if (bytes > MAX_TOKEN_BYTES) {
     throw new InvalidArgumentError(`The hook token is ${bytes} bytes; tokens are at most ${MAX_TOKEN_BYTES} bytes.`);

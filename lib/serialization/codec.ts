@@ -111,6 +111,8 @@ export function serialize(value: unknown, what = 'value'): string {
 export function serializeLimited(value: unknown, limit: number, what = 'payload', wrapKey?: string): string {
   const plain = check(value, what, new Set());
   const text = wrapKey === undefined ? stringify(value, plain, what) : stringify({ [wrapKey]: value }, plain, what);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most payloads need no byte count.
+  if (text.length * 3 <= limit) return text;
   const size = Buffer.byteLength(text, 'utf8');
   if (size > limit) throw new PayloadTooLargeError(size, limit, what);
   return text;
