@@ -163,13 +163,19 @@ export class Store {
     return raw ? (JSON.parse(raw) as HookRecord) : null;
   }
 
-  /** Takes the replay lease and bumps the epoch; appends run_started for a pending run. */
-  async acquireRun(runId: string, owner: string, ttlMs: number) {
+  /**
+   * Takes the replay lease and bumps the epoch; appends run_started for a
+   * pending run. Also loads the replay's input: the events after the warm
+   * execution's cursor when `warm` is still valid, else the input and the
+   * events from the start (at most `maxEvents`: long logs are read on with a
+   * plain XRANGE, cheaper than returning them through Lua).
+   */
+  async acquireRun(runId: string, owner: string, ttlMs: number, warm?: { epoch: number; cursor: string }, maxEvents = 256) {
     const k = this.keys;
     const reply = await this.scripts.run(
       'acquireRun',
       [k.run(runId), k.runEvents(runId), k.runLease(runId), ...this.statusKeys],
-      [owner, ttlMs],
+      [owner, ttlMs, warm ? String(warm.epoch) : '', warm?.cursor ?? '', maxEvents],
     );
     if (reply[0] < 0) this.fail(reply, 'acquireRun', { runId });
     return {
@@ -178,6 +184,10 @@ export class Store {
       startedAt: Number(reply[3]),
       seen: String(reply[4]),
       workflowName: String(reply[5]),
+      warm: reply[6] === 1,
+      input: String(reply[7]),
+      events: parseStreamEntries(reply[8] ?? []),
+      maxEvents,
     };
   }
 

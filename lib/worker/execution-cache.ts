@@ -23,6 +23,11 @@ export class ExecutionCache {
     return hit.epoch === epoch - 1 ? hit.execution : undefined;
   }
 
+  /** The cached entry, left in place (to tell acquireRun what to load). */
+  peek(runId: string): CachedExecution | undefined {
+    return this.map.get(runId);
+  }
+
   put(runId: string, execution: Execution, epoch: number): void {
     if (this.max <= 0) return;
     this.map.delete(runId);

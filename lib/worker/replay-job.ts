@@ -19,7 +19,7 @@ import {
 } from '../errors/errors.js';
 import { getWorkflow } from '../authoring/registry.js';
 import type { Store } from '../redis/store.js';
-import type { CommitOp } from '../redis/store-types.js';
+import type { CommitOp, StoredEvent } from '../redis/store-types.js';
 import type { StepCall } from '../replay/calls.js';
 import { realNow } from '../replay/determinism.js';
 import { Execution } from '../replay/execution.js';
@@ -51,8 +51,9 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
   const t0 = performance.now();
   const owner = `${ctx.workerId}:${job.id}:${++ownerSeq}`;
   let lease;
+  const cached = ctx.cache.peek(runId);
   try {
-    lease = await store.acquireRun(runId, owner, ctx.leaseMs);
+    lease = await store.acquireRun(runId, owner, ctx.leaseMs, cached && { epoch: cached.epoch, cursor: cached.execution.cursor });
   } catch (err) {
     if (RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) {
       ctx.cache.delete(runId);
@@ -77,17 +78,22 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
   let warm = false;
   let fed = 0;
   try {
-    execution = ctx.cache.take(runId, epoch);
+    execution = lease.warm ? ctx.cache.take(runId, epoch) : undefined;
+    // acquireRun returned the first page of events; a long log is read on from there.
+    const more = async (page: StoredEvent[]) =>
+      page.length < lease.maxEvents ? page : [...page, ...(await store.readAllEvents(runId, page[page.length - 1]!.eventId))];
     if (execution) {
       warm = true;
-      const events = await store.readAllEvents(runId, execution.cursor);
+      const events = await more(lease.events);
       fed += events.length;
       await execution.feed(events);
     } else {
+      ctx.cache.delete(runId);
       const wf = getWorkflow(lease.workflowName);
       if (!wf) throw new WorkflowNotRegisteredError(lease.workflowName);
-      const run = await store.getRun(runId);
-      if (!run) return;
+      // A warm answer whose execution is gone (evicted meanwhile): load from the start.
+      const input = lease.warm ? (await store.getRun(runId))?.input : lease.input;
+      const events = lease.warm ? await store.readAllEvents(runId) : await more(lease.events);
       execution = new Execution({
         runId,
         workflowName: lease.workflowName,
@@ -95,9 +101,8 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
         inlineLimit: ctx.inlineLimit,
         publicUrl: ctx.publicUrl,
       });
-      const events = await store.readAllEvents(runId);
       fed += events.length;
-      await execution.begin(wf.fn, deserialize<unknown[]>(run.input) ?? [], events);
+      await execution.begin(wf.fn, deserialize<unknown[]>(input) ?? [], events);
       await execution.feed(events);
     }
     fed += await drive(ctx, execution, runId, epoch, !warm, () => lost);

@@ -6,8 +6,12 @@
   KEYS[1] run hash   KEYS[2] run stream   KEYS[3] lease
   KEYS[4..8] status indexes (pending, running, completed, failed, cancelled)
   ARGV[1] owner (unique per job attempt)   ARGV[2] lease ttl ms
+  ARGV[3] epoch of this worker's warm execution ('' = none)
+  ARGV[4] last event that execution consumed   ARGV[5] most events to return
 
-  Returns {0, epoch, status, startedAt, seen, workflowName}
+  Returns {0, epoch, status, startedAt, seen, workflowName, warm, input, events}
+          warm = 1 when no other replay ran since the warm execution (events
+          then start after ARGV[4]); warm = 0: input and events from the start
           | {-1} no such run | {-2, status} the run has finished
           | {-7, pttl} another owner holds the lease
 ]]
@@ -36,5 +40,10 @@ if status == 'pending' then
   redis.call('HSET', runKey, 'startedAt', now)
   status = 'running'
 end
-local f = redis.call('HMGET', runKey, 'startedAt', 'seen', 'workflowName')
-return { OK, epoch, status, f[1] or '', f[2] or '', f[3] or '' }
+local f = redis.call('HMGET', runKey, 'startedAt', 'seen', 'workflowName', 'input')
+-- Load what the replay needs in the same round trip.
+local warm = ARGV[3] ~= '' and ARGV[4] ~= '' and tonumber(ARGV[3]) == epoch - 1
+local from, input = '-', f[4] or ''
+if warm then from, input = '(' .. ARGV[4], '' end
+local events = redis.call('XRANGE', streamKey, from, '+', 'COUNT', ARGV[5])
+return { OK, epoch, status, f[1] or '', f[2] or '', f[3] or '', warm and 1 or 0, input, events }
