@@ -6,7 +6,7 @@
 import { Queue } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
 import { LuaCode, luaError } from '../errors/lua-codes.js';
-import { createKeyspace, QUEUE_NAMES, RUN_STATUSES, type Keyspace, type RunStatus } from './keys.js';
+import { createKeyspace, QUEUE_NAMES, type Keyspace, type RunStatus } from './keys.js';
 import { ScriptRunner } from './scripts.js';
 import { captureReplayJobTemplate, type ReplayJobTemplate } from '../queue/bullmq-contract.js';
 import type { CommitOp, CommitResult, EventType, HookRecord, RunRecord, StepState, StoredEvent, WaitState } from './store-types.js';
@@ -354,4 +354,3 @@ export class Store {
   }
 }
 
-export { RUN_STATUSES };

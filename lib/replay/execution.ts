@@ -334,10 +334,6 @@ export class Execution {
     return out;
   }
 
-  /** Steps of this execution that wait on the step queue (for the reconciler). */
-  pendingQueueSteps(): StepCall[] {
-    return this.order.filter((c): c is StepCall => c.kind === 'step' && c.created && c.status !== 'done' && c.mode === 'queue');
-  }
 }
 
 function errorRecord(err: unknown): { name?: string; message: string; stack?: string } {
