@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { waitFor } from '../helpers/redis.js';
+import { closeWorkflowClient } from 'workflow-redis/api';
+import { startRedis, waitFor, type TestRedis } from '../helpers/redis.js';
 import { stepLogKey, type StepRecord } from './fixtures/workflows.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -130,4 +131,37 @@ export function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> 
     else m.set(k, [it]);
   }
   return m;
+}
+
+/**
+ * The hooks every process suite needs: a private Redis and a probe connection
+ * before, kill every worker and close everything after, dump worker output
+ * when a test fails. Call inside `describe`.
+ */
+export function processSuite(): { pool: WorkerPool; readonly redis: TestRedis; readonly probe: Redis } {
+  let redis: TestRedis | undefined;
+  let probe: Redis | undefined;
+  const pool = new WorkerPool();
+  before(async () => {
+    redis = await startRedis();
+    probe = new Redis(redis.url);
+  });
+  after(async () => {
+    await pool.killAll();
+    await closeWorkflowClient();
+    probe?.disconnect();
+    await redis?.stop();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.error(pool.dump());
+  });
+  return {
+    pool,
+    get redis() {
+      return redis!;
+    },
+    get probe() {
+      return probe!;
+    },
+  };
 }

@@ -5,37 +5,21 @@
  * ran at least once, and every step result is in the log exactly once.
  */
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
-import { closeWorkflowClient, configure, start, type Run } from 'workflow-redis/api';
-import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
+import { configure, start, type Run } from 'workflow-redis/api';
+import { uniquePrefix, waitFor } from '../helpers/redis.js';
 import { threeSteps } from './fixtures/workflows.js';
-import { groupBy, readStepLog, WorkerPool } from './_workers.js';
+import { groupBy, readStepLog, processSuite } from './_workers.js';
 
 describe('process: kill -9 of a worker mid-step', function () {
   this.timeout(90_000);
-  let redis: TestRedis;
-  let probe: Redis;
-  const pool = new WorkerPool();
-
-  before(async () => {
-    redis = await startRedis();
-    probe = new Redis(redis.url);
-  });
-  after(async () => {
-    await pool.killAll();
-    await closeWorkflowClient();
-    probe?.disconnect();
-    await redis?.stop();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(pool.dump());
-  });
+  const suite = processSuite();
+  const pool = suite.pool;
 
   it('another worker completes all 50 runs; no step result recorded twice', async () => {
     const prefix = uniquePrefix('crash');
-    configure({ connection: redis.url, prefix });
+    configure({ connection: suite.redis.url, prefix });
     const LOCK_MS = 2000;
-    const victim = await pool.spawn({ REDIS_URL: redis.url, PREFIX: prefix, CONCURRENCY: 64, LOCK_MS, RECONCILE_MS: 0 });
+    const victim = await pool.spawn({ REDIS_URL: suite.redis.url, PREFIX: prefix, CONCURRENCY: 64, LOCK_MS, RECONCILE_MS: 0 });
 
     // step.b blocks 30 s on its first attempt: far longer than the test, so every run is caught mid-step.
     const N = 50;
@@ -47,7 +31,7 @@ describe('process: kill -9 of a worker mid-step', function () {
       return evs.filter((es) => es.some((e) => e.type === 'step_started' && e.correlationId === 'step_2')).length;
     };
     await waitFor(async () => (await midStep()) === N, { timeoutMs: 30_000, what: `${N} runs to start step_2` });
-    const before = await readStepLog(probe, prefix);
+    const before = await readStepLog(suite.probe, prefix);
     expect(before.filter((r) => r.step === 'step.b' && r.phase === 'start' && r.pid === victim.pid)).to.have.length(N);
     expect(before.filter((r) => r.step === 'step.b' && r.phase === 'end')).to.have.length(0);
 
@@ -55,7 +39,7 @@ describe('process: kill -9 of a worker mid-step', function () {
     const exit = await victim.exited;
     expect(exit.signal).to.equal('SIGKILL');
 
-    const rescuer = await pool.spawn({ REDIS_URL: redis.url, PREFIX: prefix, CONCURRENCY: 64, LOCK_MS, RECONCILE_MS: 0 });
+    const rescuer = await pool.spawn({ REDIS_URL: suite.redis.url, PREFIX: prefix, CONCURRENCY: 64, LOCK_MS, RECONCILE_MS: 0 });
     const values = await Promise.all(runs.map((r) => r.returnValue));
     values.forEach((v, i) => {
       expect(v.i).to.equal(i);
@@ -75,7 +59,7 @@ describe('process: kill -9 of a worker mid-step', function () {
     }
 
     // Steps ran at least once: every step of every run has a finished execution.
-    const log = await readStepLog(probe, prefix);
+    const log = await readStepLog(suite.probe, prefix);
     const ends = groupBy(log.filter((r) => r.phase === 'end'), (r) => r.stepId);
     expect(ends.size).to.equal(3 * N);
     for (const [stepId, list] of ends) expect(list.length, stepId).to.be.at.least(1);
@@ -83,9 +67,9 @@ describe('process: kill -9 of a worker mid-step', function () {
 
   it("with the other worker already running: the killed worker's runs complete there, the rest are undisturbed", async () => {
     const prefix = uniquePrefix('crash2');
-    configure({ connection: redis.url, prefix });
+    configure({ connection: suite.redis.url, prefix });
     const LOCK_MS = 2000;
-    const env = { REDIS_URL: redis.url, PREFIX: prefix, CONCURRENCY: 64, LOCK_MS, RECONCILE_MS: 0 };
+    const env = { REDIS_URL: suite.redis.url, PREFIX: prefix, CONCURRENCY: 64, LOCK_MS, RECONCILE_MS: 0 };
     const [victim, survivor] = await Promise.all([pool.spawn(env), pool.spawn(env)]);
 
     // step.b blocks 1.5 s on its first attempt.
@@ -96,7 +80,7 @@ describe('process: kill -9 of a worker mid-step', function () {
     // Kill as soon as the victim is in the middle of some step.b.
     const victimMidStep = await waitFor(
       async () => {
-        const log = await readStepLog(probe, prefix);
+        const log = await readStepLog(suite.probe, prefix);
         const started = log.filter((r) => r.step === 'step.b' && r.phase === 'start' && r.pid === victim.pid).map((r) => r.runId);
         const ended = new Set(log.filter((r) => r.step === 'step.b' && r.phase === 'end').map((r) => r.runId));
         const mid = started.filter((id) => !ended.has(id));
@@ -119,7 +103,7 @@ describe('process: kill -9 of a worker mid-step', function () {
       expect([...completed.keys()].sort(), run.runId).to.deep.equal(['step_1', 'step_2', 'step_3']);
       for (const [id, list] of completed) expect(list, `${run.runId} ${id} step_completed`).to.have.length(1);
     }
-    const ends = groupBy((await readStepLog(probe, prefix)).filter((r) => r.phase === 'end'), (r) => r.stepId);
+    const ends = groupBy((await readStepLog(suite.probe, prefix)).filter((r) => r.phase === 'end'), (r) => r.stepId);
     expect(ends.size).to.equal(3 * N);
   });
 });

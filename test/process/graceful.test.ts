@@ -5,44 +5,28 @@
  * signal came ran exactly once.
  */
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
-import { closeWorkflowClient, configure, start } from 'workflow-redis/api';
-import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
+import { configure, start } from 'workflow-redis/api';
+import { uniquePrefix, waitFor } from '../helpers/redis.js';
 import { threeSteps } from './fixtures/workflows.js';
-import { readStepLog, WorkerPool, type WorkerEnv } from './_workers.js';
+import { readStepLog, processSuite, type WorkerEnv } from './_workers.js';
 
 describe('process: SIGTERM drains a worker', function () {
   this.timeout(90_000);
-  let redis: TestRedis;
-  let probe: Redis;
-  const pool = new WorkerPool();
-
-  before(async () => {
-    redis = await startRedis();
-    probe = new Redis(redis.url);
-  });
-  after(async () => {
-    await pool.killAll();
-    await closeWorkflowClient();
-    probe?.disconnect();
-    await redis?.stop();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(pool.dump());
-  });
+  const suite = processSuite();
+  const pool = suite.pool;
 
   async function scenario(label: string, extra: Partial<WorkerEnv>) {
     const prefix = uniquePrefix(label);
-    configure({ connection: redis.url, prefix });
-    const env: WorkerEnv = { REDIS_URL: redis.url, PREFIX: prefix, RECONCILE_MS: 0, ...extra };
+    configure({ connection: suite.redis.url, prefix });
+    const env: WorkerEnv = { REDIS_URL: suite.redis.url, PREFIX: prefix, RECONCILE_MS: 0, ...extra };
     const first = await pool.spawn(env);
     const run = await start(threeSteps, [1, 2000]);
     await waitFor(
-      async () => (await readStepLog(probe, prefix)).some((r) => r.step === 'step.b' && r.phase === 'start'),
+      async () => (await readStepLog(suite.probe, prefix)).some((r) => r.step === 'step.b' && r.phase === 'start'),
       { what: 'step.b to start' },
     );
     // step.b is blocked (2 s) in the first worker: stop it now, and start another worker meanwhile.
-    const mid = await readStepLog(probe, prefix);
+    const mid = await readStepLog(suite.probe, prefix);
     expect(mid.filter((r) => r.step === 'step.b' && r.phase === 'start').map((r) => r.pid)).to.deep.equal([first.pid]);
     expect(mid.some((r) => r.step === 'step.b' && r.phase === 'end'), 'step.b must still be running at SIGTERM').to.equal(false);
     first.signal('SIGTERM');
@@ -52,7 +36,7 @@ describe('process: SIGTERM drains a worker', function () {
     expect(exit, first.stderr()).to.deep.equal({ code: 0, signal: null });
     expect(first.stdout.some((l) => l.startsWith('closed'))).to.equal(true);
     // It drained: step.b finished in the first worker before it exited.
-    const atExit = await readStepLog(probe, prefix);
+    const atExit = await readStepLog(suite.probe, prefix);
     expect(atExit.filter((r) => r.step === 'step.b').map((r) => `${r.phase} ${r.pid}`)).to.deep.equal([`start ${first.pid}`, `end ${first.pid}`]);
 
     const value = await run.returnValue;
@@ -61,7 +45,7 @@ describe('process: SIGTERM drains a worker', function () {
       expect(events.filter((e) => e.type === 'step_completed' && e.correlationId === id), id).to.have.length(1);
       expect(events.filter((e) => e.type === 'step_started' && e.correlationId === id), id).to.have.length(1);
     }
-    const log = await readStepLog(probe, prefix);
+    const log = await readStepLog(suite.probe, prefix);
     expect(log.filter((r) => r.phase === 'end').map((r) => r.step)).to.deep.equal(['step.a', 'step.b', 'step.c']);
     return { value, first, second, log };
   }

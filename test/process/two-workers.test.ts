@@ -4,38 +4,22 @@
  * the work is spread over both processes (SPEC §5.4, horizontal scaling).
  */
 import { expect } from 'chai';
-import { Redis } from 'ioredis';
-import { closeWorkflowClient, configure, start, type Run } from 'workflow-redis/api';
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
+import { configure, start, type Run } from 'workflow-redis/api';
+import { uniquePrefix } from '../helpers/redis.js';
 import { threeSteps } from './fixtures/workflows.js';
-import { groupBy, readStepLog, WorkerPool } from './_workers.js';
+import { groupBy, readStepLog, processSuite } from './_workers.js';
 
 describe('process: two worker processes', function () {
   this.timeout(90_000);
-  let redis: TestRedis;
-  let probe: Redis;
-  const pool = new WorkerPool();
-
-  before(async () => {
-    redis = await startRedis();
-    probe = new Redis(redis.url);
-  });
-  after(async () => {
-    await pool.killAll();
-    await closeWorkflowClient();
-    probe?.disconnect();
-    await redis?.stop();
-  });
-  afterEach(function () {
-    if (this.currentTest?.state === 'failed') console.error(pool.dump());
-  });
+  const suite = processSuite();
+  const pool = suite.pool;
 
   it('completes 100 runs over both workers, every step recorded exactly once', async () => {
     const prefix = uniquePrefix('two');
-    configure({ connection: redis.url, prefix });
+    configure({ connection: suite.redis.url, prefix });
     const [w1, w2] = await Promise.all([
-      pool.spawn({ REDIS_URL: redis.url, PREFIX: prefix, CONCURRENCY: 10 }),
-      pool.spawn({ REDIS_URL: redis.url, PREFIX: prefix, CONCURRENCY: 10 }),
+      pool.spawn({ REDIS_URL: suite.redis.url, PREFIX: prefix, CONCURRENCY: 10 }),
+      pool.spawn({ REDIS_URL: suite.redis.url, PREFIX: prefix, CONCURRENCY: 10 }),
     ]);
 
     const N = 100;
@@ -53,7 +37,7 @@ describe('process: two worker processes', function () {
     }
 
     // The step log: each step of each run executed once (no crash, no stall), by one of the two workers.
-    const ends = (await readStepLog(probe, prefix)).filter((r) => r.phase === 'end');
+    const ends = (await readStepLog(suite.probe, prefix)).filter((r) => r.phase === 'end');
     const byStep = groupBy(ends, (r) => r.stepId);
     expect(byStep.size).to.equal(3 * N);
     for (const [stepId, list] of byStep) expect(list, stepId).to.have.length(1);
