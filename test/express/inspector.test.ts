@@ -140,11 +140,11 @@ describe('express: run inspector (headless Chromium)', function () {
 
     await page.fill('form.resume textarea[name=data]', 'not json');
     await page.click('form.resume button[type=submit]');
-    await page.locator('form.resume .error').filter({ hasText: 'not valid JSON' }).waitFor();
+    await page.locator('p.resume-status .error').filter({ hasText: 'not valid JSON' }).waitFor();
 
     await page.fill('form.resume textarea[name=data]', '{ "approved": true }');
     await page.click('form.resume button[type=submit]');
-    await page.locator('form.resume [role=status]').filter({ hasText: 'resumed' }).waitFor();
+    await page.locator('p.resume-status[role=status]').filter({ hasText: 'resumed' }).waitFor();
     expect(await run.returnValue).to.deep.equal({ approved: true });
     await page.locator('#run-status [data-status="completed"]').waitFor();
     expect(await hookRow.innerText()).to.include('1 payload received');

@@ -202,9 +202,11 @@ export const INSPECTOR_CLIENT_JS = String.raw`
   function resumeForm(onDone) {
     const token = h('input', { name: 'token', required: true, autocomplete: 'off', placeholder: 'hook token' });
     const data = h('textarea', { name: 'data', rows: 4, spellcheck: 'false' }, '{}');
-    const out = h('p', { class: 'muted', role: 'status' });
+    // The outcome lives outside the form: a resume that ends the run hides the form,
+    // and the person who sent it must still see that it went through.
+    const out = h('p', { class: 'muted resume-status', role: 'status' });
     const form = h('form', { class: 'resume' }, h('h3', null, 'Resume a hook'),
-      h('label', null, 'Token', token), h('label', null, 'Payload (JSON)', data), h('button', { type: 'submit' }, 'Send'), out);
+      h('label', null, 'Token', token), h('label', null, 'Payload (JSON)', data), h('button', { type: 'submit' }, 'Send'));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       let payload;
@@ -218,7 +220,7 @@ export const INSPECTOR_CLIENT_JS = String.raw`
         out.replaceChildren(errorBox('Request failed: ' + e.message));
       }
     });
-    return { form, setToken: (v) => { token.value = v; data.focus(); }, token };
+    return { form, out, setToken: (v) => { token.value = v; data.focus(); }, token };
   }
 
   function showRun(runId) {
@@ -256,7 +258,7 @@ export const INSPECTOR_CLIENT_JS = String.raw`
       refresh();
     });
     app.replaceChildren(h('p', null, h('a', { href: '?' }, '← All runs')), h('h2', null, 'Run ', h('code', null, runId), ' ', cancel),
-      note, summary, h('h3', null, 'Timeline'), timeline, resume.form);
+      note, summary, h('h3', null, 'Timeline'), timeline, resume.form, resume.out);
     refresh();
   }
 

@@ -48,7 +48,7 @@ tr.item-run td{background:#fafbfc}
 ul.tries{margin:.2rem 0 0;padding-left:1.1rem;color:var(--muted)}
 form.filters{display:flex;gap:1rem;align-items:end;margin:.4rem 0 1rem}
 form.resume{display:grid;gap:.5rem;max-width:640px;background:var(--bg2);padding:1rem;border-radius:8px;margin-top:1rem}
-form.resume h3{margin:0} form.resume label{display:grid;gap:.2rem;color:var(--muted)} form.resume button{justify-self:start} form.resume p{margin:0}
+form.resume h3{margin:0} form.resume label{display:grid;gap:.2rem;color:var(--muted)} form.resume button{justify-self:start} form.resume p{margin:0} p.resume-status{max-width:640px;margin:.5rem 0}
 input,select,textarea,button{font:inherit;padding:.3rem .5rem} textarea{font-family:ui-monospace,monospace}
 button{cursor:pointer} button.danger{font-size:13px;vertical-align:middle;color:#9b1c1c;border:1px solid #e6b4b4;background:#fff;border-radius:4px} button.link{background:none;border:0;color:var(--accent);padding:0;text-decoration:underline}
 `;
