@@ -150,6 +150,12 @@ export class TooEarlyError extends WorkflowError {
 /** Another worker took over the run; this worker's writes were refused. */
 export class FencedError extends WorkflowError {}
 
+/**
+ * A strict commit found events the replay has not seen (internal: the worker
+ * fed step results ahead of the log and must not commit what followed from them).
+ */
+export class StaleCommitError extends WorkflowError {}
+
 /** Another worker holds the run's replay lease. */
 export class LeaseBusyError extends WorkflowError {
   readonly retryInMs: number;

@@ -8,6 +8,7 @@ import {
   HookNotFoundError,
   LeaseBusyError,
   RunExpiredError,
+  StaleCommitError,
   TooEarlyError,
   WorkflowError,
   WorkflowRunNotFoundError,
@@ -26,6 +27,9 @@ export const LuaCode = {
   STEP_NOT_FOUND: -8,
   WAIT_NOT_FOUND: -9,
   QUEUE_ADD_FAILED: -10,
+  STALE: -11,
+  /** One run of a batch raised a script error (detail: its message). */
+  SCRIPT: -100,
 } as const;
 
 /** Context a caller knows when it maps a code (for the error's fields). */
@@ -58,6 +62,10 @@ export function luaError(code: number, detail: unknown, ctx: LuaErrorContext): E
       return new EntityConflictError(`${ctx.script}: wait "${String(detail)}" does not exist`);
     case LuaCode.QUEUE_ADD_FAILED:
       return new WorkflowError(`${ctx.script}: BullMQ refused the job (code ${String(detail)})`);
+    case LuaCode.STALE:
+      return new StaleCommitError(`${ctx.script}: run "${ctx.runId ?? ''}" has events this replay has not seen`);
+    case LuaCode.SCRIPT:
+      return new WorkflowError(`${ctx.script}: ${String(detail)}`);
     default:
       return new WorkflowError(`${ctx.script}: unexpected return code ${code}`);
   }

@@ -20,6 +20,7 @@ export const SCRIPT_NAMES = [
   'releaseRun',
   'renewLease',
   'commitReplay',
+  'commitReplayBatch',
   'startStep',
   'finishStep',
   'completeWait',

@@ -31,6 +31,12 @@ export interface StoredEvent {
   data: string;
   /** Redis server time, epoch ms. */
   createdAt: number;
+  /**
+   * Workflow clock at an inline step's result (epoch ms), chosen by the worker
+   * that ran it so that it can feed the result before the commit; `Date.now()`
+   * in workflow code reads it instead of createdAt (see Execution.feed).
+   */
+  wc?: number;
 }
 
 /** A hook record as stored in the token hash. */
@@ -67,8 +73,8 @@ export interface RunRecord {
 export type CommitOp =
   | { t: 'step_created'; c: string; d: string; n: string; m: 'inline' | 'queue'; i: string }
   | { t: 'step_started'; c: string; m?: 'inline' | 'queue' }
-  | { t: 'step_completed' | 'step_failed'; c: string; d: string }
-  | { t: 'step_retrying'; c: string; d: string; ra: number }
+  | { t: 'step_completed' | 'step_failed'; c: string; d: string; wc?: number }
+  | { t: 'step_retrying'; c: string; d: string; ra: number; wc?: number }
   | { t: 'hook_created'; c: string; d: string; tk: string; md?: string; wh: boolean; rw?: string }
   | { t: 'hook_disposed'; c: string; d: string }
   | { t: 'wait_created'; c: string; d: string; at: number }
@@ -84,6 +90,41 @@ export interface CommitResult {
   startedAt?: number;
   conflictingRunId?: string;
   at?: number;
+  /** Data of an event the script composed itself (hook_conflict). */
+  d?: string;
+}
+
+/** What a commit returns. */
+export interface CommitReply {
+  /** One per op, in order. */
+  results: CommitResult[];
+  /** Events others appended after the caller's cursor (they precede the commit's own). */
+  unseen: StoredEvent[];
+  /** The event each op appended (undefined where it appended none), in op order. */
+  own: (StoredEvent | undefined)[];
+  /** unseen, then own: the log after the cursor, in order. */
+  events: StoredEvent[];
+  /** Server time of the commit (createdAt of its events). */
+  now: number;
+  /** The lease was released with the commit. */
+  released: boolean;
+}
+
+/** One run's commit in a batch (Store.commitBatch). */
+export interface CommitRequest {
+  runId: string;
+  epoch: number | null;
+  ops: CommitOp[];
+  cursor: string;
+  opts?: CommitOptions;
+}
+
+/** Options of a commit. */
+export interface CommitOptions {
+  /** Refuse with StaleCommitError when the log has events after the cursor. */
+  strict?: boolean;
+  /** Release this owner's lease with the commit (kept when unseen events come back). */
+  releaseOwner?: string;
 }
 
 /** A step's state in the steps hash (see commitReplay.lua). */

@@ -9,7 +9,7 @@ import { LuaCode, luaError } from '../errors/lua-codes.js';
 import { createKeyspace, QUEUE_NAMES, type Keyspace, type RunStatus } from './keys.js';
 import { ScriptRunner } from './scripts.js';
 import { captureReplayJobTemplate, type ReplayJobTemplate } from '../queue/bullmq-contract.js';
-import type { CommitOp, CommitResult, EventType, HookRecord, RunRecord, StepState, StoredEvent, WaitState } from './store-types.js';
+import type { CommitOp, CommitOptions, CommitReply, CommitRequest, CommitResult, EventType, HookRecord, RunRecord, StepState, StoredEvent, WaitState } from './store-types.js';
 
 /** Options of a {@link Store}. */
 export interface StoreOptions {
@@ -35,8 +35,46 @@ export function parseStreamEntries(entries: [string, string[]][]): StoredEvent[]
       correlationId: f.correlationId ?? '',
       data: f.data ?? '',
       createdAt: Number(f.createdAt),
+      ...(f.wc !== undefined ? { wc: Number(f.wc) } : {}),
     };
   });
+}
+
+/** Parses a commitReplay reply {0, resultsJSON, unseen, now, released}. */
+function commitReply(reply: any[], ops: CommitOp[]): CommitReply {
+  const parsed = JSON.parse(reply[1]);
+  const results: CommitResult[] = Array.isArray(parsed) ? parsed : [];
+  const now = Number(reply[3]);
+  const unseen = parseStreamEntries(reply[2] ?? []);
+  const own = ops.map((op, i) => ownEvent(op, results[i], now));
+  const events = unseen.concat(own.filter((e): e is StoredEvent => e !== undefined));
+  return { results, unseen, own, events, now, released: reply[4] === 1 };
+}
+
+/** The event a committed op appended, rebuilt from the op and its result (commitReplay.lua does not read them back). */
+function ownEvent(op: CommitOp, res: CommitResult | undefined, now: number): StoredEvent | undefined {
+  if (!res?.id) return undefined;
+  const ev: StoredEvent = { eventId: res.id, type: op.t, correlationId: op.c, data: '', createdAt: now };
+  switch (op.t) {
+    case 'step_started':
+      ev.data = JSON.stringify({ json: { attempt: res.attempt } });
+      break;
+    case 'hook_created':
+      if (res.r === 'conflict') {
+        ev.type = 'hook_conflict';
+        ev.data = res.d ?? '';
+      } else ev.data = op.d;
+      break;
+    case 'step_completed':
+    case 'step_failed':
+    case 'step_retrying':
+      ev.data = op.d;
+      if (op.wc !== undefined) ev.wc = op.wc;
+      break;
+    default:
+      ev.data = op.d;
+  }
+  return ev;
 }
 
 function parseRun(h: Record<string, string>): RunRecord | null {
@@ -202,22 +240,41 @@ export class Store {
     return (await this.scripts.run('releaseRun', [k.run(runId), k.runLease(runId)], [owner, epoch, seenEventId])) === 1;
   }
 
-  /** Commits a replay's transitions (fenced by epoch unless epoch is null). */
-  async commit(
-    runId: string,
-    epoch: number | null,
-    ops: CommitOp[],
-    afterEventId = '',
-  ): Promise<{ results: CommitResult[]; events: StoredEvent[] }> {
+  /**
+   * Commits a replay's transitions (fenced by epoch unless epoch is null).
+   * `cursor` is the last event the caller consumed: events appended by others
+   * after it come back in `unseen` ('' = none are read).
+   */
+  async commit(runId: string, epoch: number | null, ops: CommitOp[], cursor = '', opts: CommitOptions = {}): Promise<CommitReply> {
     const k = this.keys;
     const reply = await this.scripts.run(
       'commitReplay',
-      [k.run(runId), k.runEvents(runId), k.runSteps(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), ...this.statusKeys],
-      [epoch === null ? '' : String(epoch), JSON.stringify(ops), afterEventId, k.runFinishedChannel()],
+      [k.run(runId), k.runEvents(runId), k.runSteps(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), k.runLease(runId), ...this.statusKeys],
+      [epoch === null ? '' : String(epoch), JSON.stringify(ops), cursor, k.runFinishedChannel(), opts.strict ? '1' : '', opts.releaseOwner ?? ''],
     );
     if (reply[0] < 0) this.fail(reply, 'commitReplay', { runId });
-    const parsed = JSON.parse(reply[1]);
-    return { results: Array.isArray(parsed) ? parsed : [], events: parseStreamEntries(reply[2] ?? []) };
+    return commitReply(reply, ops);
+  }
+
+  /**
+   * Several runs' commits in one script call (see commitReplayBatch.lua): each
+   * settles on its own, with the reply or the typed error {@link commit} would give.
+   */
+  async commitBatch(reqs: readonly CommitRequest[]): Promise<PromiseSettledResult<CommitReply>[]> {
+    const k = this.keys;
+    const keys: string[] = [k.hooks(), ...this.statusKeys];
+    const argv: string[] = [k.runFinishedChannel()];
+    for (const q of reqs) {
+      keys.push(k.run(q.runId), k.runEvents(q.runId), k.runSteps(q.runId), k.runWaits(q.runId), k.runHooks(q.runId), k.runLease(q.runId));
+      argv.push(q.epoch === null ? '' : String(q.epoch), JSON.stringify(q.ops), q.cursor, q.opts?.strict ? '1' : '', q.opts?.releaseOwner ?? '');
+    }
+    const replies: any[] = await this.scripts.run('commitReplayBatch', keys, argv);
+    return reqs.map((q, i) => {
+      const reply = replies[i];
+      if (!Array.isArray(reply)) return { status: 'rejected', reason: reply instanceof Error ? reply : new Error(String(reply)) };
+      if (reply[0] < 0) return { status: 'rejected', reason: luaError(Number(reply[0]), reply[1], { script: 'commitReplay', runId: q.runId }) };
+      return { status: 'fulfilled', value: commitReply(reply, q.ops) };
+    });
   }
 
   /** step_started for a step-queue delivery. */

@@ -129,19 +129,63 @@ export class Execution {
     for (const ev of events) {
       if (this.terminal || this.divergence) return;
       if (this.cursor && compareEventIds(ev.eventId, this.cursor) <= 0) continue;
-      if (ev.createdAt > this.clock) this.clock = ev.createdAt;
       this.cursor = ev.eventId;
-      this.consumed++;
-      let settled: boolean;
-      try {
-        settled = this.consume(ev) === 'settled';
-      } catch (err) {
-        this.divergence = err as Error;
-        return;
-      }
-      if (settled) await drain();
+      if (!(await this.step(ev))) return;
     }
-    this.lookahead = new Map([...this.lookahead].filter(([, e]) => compareEventIds(e.eventId, this.cursor) > 0));
+    if (this.lookahead.size > 0) {
+      this.lookahead = new Map([...this.lookahead].filter(([, e]) => compareEventIds(e.eventId, this.cursor) > 0));
+    }
+  }
+
+  /**
+   * Feeds results of steps this worker just ran inline before they are
+   * committed, so the code can run on to its next calls and the results go
+   * in one commit with the intents that follow. Only valid while nothing
+   * else can append to the log (see {@link waitsOnOutside}); the commit
+   * checks that (strict) and {@link confirm} then moves the cursor.
+   */
+  async feedAhead(results: Omit<StoredEvent, 'eventId'>[]): Promise<void> {
+    for (const ev of results) {
+      if (this.terminal || this.divergence) return;
+      if (!(await this.step({ ...ev, eventId: '' }))) return;
+    }
+  }
+
+  /** The results fed ahead were committed; `eventId` is the last of them. */
+  confirm(eventId: string): void {
+    this.cursor = eventId;
+  }
+
+  /** Consumes one event; false once the replay diverged. */
+  private async step(ev: StoredEvent): Promise<boolean> {
+    // The workflow clock: an inline step result carries the worker's clock (wc),
+    // recorded with it so that feeding it ahead of the commit replays the same.
+    const at = ev.wc ?? ev.createdAt;
+    if (at > this.clock) this.clock = at;
+    this.consumed++;
+    let settled: boolean;
+    try {
+      settled = this.consume(ev) === 'settled';
+    } catch (err) {
+      this.divergence = err as Error;
+      return false;
+    }
+    if (settled) await drain();
+    return true;
+  }
+
+  /**
+   * True while something outside this replay may append to the run's log: a
+   * live hook (payloads), a pending sleep (its timer) or a step on the step
+   * queue (its result).
+   */
+  get waitsOnOutside(): boolean {
+    for (const c of this.order) {
+      if (c.kind === 'hook' && c.created && !c.disposedLogged && !c.conflict) return true;
+      if (c.kind === 'wait' && c.created && !c.completed) return true;
+      if (c.kind === 'step' && c.created && c.mode === 'queue' && c.status !== 'done') return true;
+    }
+    return false;
   }
 
   /** Keeps the first recorded event of each correlation id for calls to read ahead. */

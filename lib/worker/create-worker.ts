@@ -12,6 +12,7 @@ import { QUEUE_NAMES } from '../redis/keys.js';
 import { Store } from '../redis/store.js';
 import { installDeterminism } from '../replay/determinism.js';
 import { setWebhookResponder } from '../webhooks/http-codec.js';
+import { CommitBatcher } from './commit-batcher.js';
 import { ExecutionCache } from './execution-cache.js';
 import { reconcile, startReconciler, type ReconcileReport } from './reconciler.js';
 import { processReplayJob, type ReplayContext } from './replay-job.js';
@@ -92,6 +93,7 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
   let closingFlag = false;
   const ctx: ReplayContext = {
     store,
+    commits: new CommitBatcher(store),
     cache: new ExecutionCache(opts.cacheSize ?? 1000),
     workerId: id,
     leaseMs: lockDuration,

@@ -14,6 +14,7 @@ import {
   FencedError,
   LeaseBusyError,
   RunExpiredError,
+  StaleCommitError,
   WorkflowNotRegisteredError,
   WorkflowRunNotFoundError,
 } from '../errors/errors.js';
@@ -24,12 +25,15 @@ import type { StepCall } from '../replay/calls.js';
 import { realNow } from '../replay/determinism.js';
 import { Execution } from '../replay/execution.js';
 import { deserialize } from '../serialization/codec.js';
+import type { CommitBatcher } from './commit-batcher.js';
 import type { ExecutionCache } from './execution-cache.js';
 import { scheduleStep, scheduleTimer } from './scheduling.js';
 import { runStepAttempt } from './step-runner.js';
 
 export interface ReplayContext {
   store: Store;
+  /** Commits of concurrent replays, batched (default: one commit per call). */
+  commits?: Pick<CommitBatcher, 'commit'>;
   cache: ExecutionCache;
   workerId: string;
   leaseMs: number;
@@ -67,16 +71,18 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
     throw err;
   }
   const { epoch } = lease;
-  let lost = false;
+  const held: LeaseState = { lost: false, released: false };
   const renew = setInterval(() => {
+    if (held.released) return;
     store.renewLease(runId, owner, ctx.leaseMs).then(
-      (ok) => (lost ||= !ok),
+      (ok) => (held.lost ||= !ok && !held.released),
       () => undefined,
     );
   }, Math.max(Math.floor(ctx.leaseMs / 3), 50));
   let execution: Execution | undefined;
   let warm = false;
   let fed = 0;
+  let restart = false;
   try {
     execution = lease.warm ? ctx.cache.take(runId, epoch) : undefined;
     // acquireRun returned the first page of events; a long log is read on from there.
@@ -105,8 +111,14 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
       await execution.begin(wf.fn, deserialize<unknown[]>(input) ?? [], events);
       await execution.feed(events);
     }
-    fed += await drive(ctx, execution, runId, epoch, !warm, () => lost);
-    if (!execution.terminal) ctx.cache.put(runId, execution, epoch);
+    const driven = await drive(ctx, execution, runId, epoch, owner, !warm, held);
+    fed += driven.fed;
+    if (driven.restart) {
+      // The execution ran ahead of the log: drop it; the next wake-up replays from the log.
+      ctx.cache.delete(runId);
+      execution = undefined;
+      restart = true;
+    } else if (!execution.terminal) ctx.cache.put(runId, execution, epoch);
     else ctx.cache.delete(runId);
   } catch (err) {
     ctx.cache.delete(runId);
@@ -114,27 +126,76 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
     throw err;
   } finally {
     clearInterval(renew);
-    await store.releaseRun(runId, owner, epoch, execution?.cursor ?? '').catch(() => undefined);
+    if (!held.released) await store.releaseRun(runId, owner, epoch, execution?.cursor ?? '').catch(() => undefined);
+    if (restart) await store.wakeRun(runId).catch((err) => ctx.log('warn', 'could not re-queue the run', { runId, error: (err as Error).message }));
     ctx.onReplay?.({ runId, warm, eventsFed: fed, ms: performance.now() - t0 });
   }
 }
 
-/** Commits intents and runs inline steps until the execution waits on the outside. Returns events fed. */
-async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: number, recovering: boolean, isLost: () => boolean): Promise<number> {
+/** The replay's hold on the run's lease. */
+interface LeaseState {
+  /** Renewal found another owner: stop writing. */
+  lost: boolean;
+  /** A commit released it (the epoch still fences this replay's writes). */
+  released: boolean;
+}
+
+/** What {@link drive} did. */
+interface DriveResult {
+  fed: number;
+  /** The execution ran ahead of the log (a strict commit was refused): replay the run afresh. */
+  restart: boolean;
+}
+
+/**
+ * Commits intents and runs inline steps until the execution waits on the
+ * outside.
+ *
+ * Round trips: while nothing outside can append to the log (no live hook,
+ * pending sleep or queued step), the results of the steps just run are fed to
+ * the execution before they are committed, and go in one strict commit with
+ * the intents that follow them (the next step_created/step_started, or the
+ * run's end). A 3-step workflow is then 4 commits, not 7. The commit that
+ * leaves the run waiting or finished also releases the lease.
+ */
+async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: number, owner: string, recovering: boolean, held: LeaseState): Promise<DriveResult> {
   const { store } = ctx;
+  const commits = ctx.commits ?? store;
   let fed = 0;
+  /** Results fed ahead, to commit with the next intents. */
+  let ahead: CommitOp[] = [];
   for (let round = 0; ; round++) {
-    if (isLost()) throw new FencedError('replay lease lost');
-    if (round > 0 && ctx.isClosing?.() && !ex.finished) {
+    if (held.lost) throw new FencedError('replay lease lost');
+    if (round > 0 && ahead.length === 0 && ctx.isClosing?.() && !ex.finished) {
       // Draining: do not start the next step here; another worker continues the run.
       await store.wakeRun(runId);
-      return fed;
+      return { fed, restart: false };
     }
     await ex.prepare();
     const intents = ex.intents(realNow(), recovering);
     recovering = false;
-    if (intents.ops.length === 0) return fed;
-    const { results, events } = await store.commit(runId, epoch, intents.ops, ex.cursor);
+    const ops = ahead.length > 0 ? [...ahead, ...intents.ops] : intents.ops;
+    if (ops.length === 0) return { fed, restart: false };
+    const last = intents.inline.length === 0 && !held.released;
+    let reply;
+    try {
+      reply = await commits.commit(runId, epoch, ops, ex.cursor, { strict: ahead.length > 0, releaseOwner: last ? owner : undefined });
+    } catch (err) {
+      if (!StaleCommitError.is(err)) throw err;
+      // Something was appended after all: the results stand, what the code did after them does not.
+      await commits.commit(runId, epoch, ahead);
+      return { fed, restart: true };
+    }
+    const { results, own } = reply;
+    held.released ||= reply.released;
+    if (ahead.length > 0) {
+      const confirmed = own.slice(0, ahead.length);
+      // Refused results (not expected without unseen events): the log is the truth, replay from it.
+      if (confirmed.some((e) => !e)) return { fed, restart: true };
+      ex.confirm(confirmed[confirmed.length - 1]!.eventId);
+    }
+    const events = ahead.length > 0 ? own.slice(ahead.length).filter((e) => e !== undefined) : reply.events;
+    ahead = [];
     fed += events.length;
     // Timers and queued steps are added after the commit; a crash in between is repaired by the reconciler.
     await Promise.all([
@@ -145,16 +206,24 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
     if (ex.terminal || intents.inline.length === 0) continue;
 
     const started = intents.inline
-      .map((step) => ({ step, res: results[intents.ops.findIndex((o) => o.t === 'step_started' && o.c === step.id)] }))
+      .map((step) => ({ step, res: results[ops.findIndex((o) => o.t === 'step_started' && o.c === step.id)] }))
       .filter((s) => s.res?.r === 'ok');
     const outcomes = await Promise.all(started.map(({ step, res }) => runInline(ctx, ex, runId, step, res!.attempt!, res!.startedAt!)));
-    const ops: CommitOp[] = outcomes.map(({ step, outcome }) =>
+    const wc = realNow();
+    const resultOps: CommitOp[] = outcomes.map(({ step, outcome }) =>
       outcome.type === 'step_retrying'
-        ? { t: 'step_retrying', c: step.id, d: outcome.data, ra: outcome.retryAt }
-        : { t: outcome.type, c: step.id, d: outcome.data },
+        ? { t: 'step_retrying', c: step.id, d: outcome.data, ra: outcome.retryAt, wc }
+        : { t: outcome.type, c: step.id, d: outcome.data, wc },
     );
-    if (ops.length === 0) continue;
-    const after = await store.commit(runId, epoch, ops, ex.cursor);
+    if (resultOps.length === 0) continue;
+    const feedAhead =
+      outcomes.every(({ outcome }) => outcome.type !== 'step_retrying') && !ex.waitsOnOutside && !ctx.isClosing?.() && !held.lost;
+    if (feedAhead) {
+      await ex.feedAhead(resultOps.map((op) => ({ type: op.t, correlationId: op.c, data: (op as { d: string }).d, createdAt: wc, wc })));
+      ahead = resultOps;
+      continue;
+    }
+    const after = await commits.commit(runId, epoch, resultOps, ex.cursor);
     fed += after.events.length;
     await Promise.all(
       outcomes.map(({ step, outcome, attempt }, i) =>

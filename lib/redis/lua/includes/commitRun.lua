@@ -1,0 +1,151 @@
+-- One run's commit (commitReplay.lua, commitReplayBatch.lua): see commitReplay.lua
+-- for the ops, the cursor, strict and the lease release. Returns the reply
+-- table {0, resultsJSON, unseen, now, released} or {errorCode, ...}.
+local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hooksKey, leaseKey, statusKeys,
+                         epoch, opsJson, cursor, channel, strict, owner, now)
+  local r = redis.call('HMGET', runKey, 'status', 'runId', 'epoch')
+  local status, runId = r[1], r[2]
+  if not status then return { ERR_RUN_NOT_FOUND } end
+  if epoch ~= '' and r[3] ~= epoch then return { ERR_FENCED } end
+  if TERMINAL[status] then return { ERR_RUN_EXPIRED, status } end
+
+  -- Events others appended since the caller's cursor (hook payloads, step-queue
+  -- results, timers): read before our appends, so they precede ours in the log.
+  local unseen = {}
+  if cursor ~= '' then unseen = redis.call('XRANGE', streamKey, '(' .. cursor, '+') end
+  if strict == '1' and #unseen > 0 then return { ERR_STALE } end
+
+  local ops = cjson.decode(opsJson)
+  local results = {}
+  local finished = false
+
+  local function getJson(key, field)
+    local v = redis.call('HGET', key, field)
+    if v then return cjson.decode(v) end
+    return nil
+  end
+
+  -- Step states written by this batch: step_created then step_started of one
+  -- step (the usual pair) reads the state back from here, not from the hash.
+  local written = {}
+  local function getStep(c)
+    return written[c] or getJson(stepsKey, c)
+  end
+  local function putStep(c, st)
+    written[c] = st
+    redis.call('HSET', stepsKey, c, cjson.encode(st))
+  end
+
+  for i, op in ipairs(ops) do
+    local t, c = op.t, op.c
+    local res = { r = 'ok' }
+    if finished then
+      res.r = 'skipped'
+    elseif t == 'step_created' then
+      if redis.call('HEXISTS', stepsKey, c) == 1 then res.r = 'exists'
+      else
+        putStep(c, { n = op.n, s = 'pending', a = 0, m = op.m or 'queue', i = op.i })
+        res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+      end
+    elseif t == 'step_started' then
+      local st = getStep(c)
+      if not st then res.r = 'missing'
+      elseif st.s == 'completed' or st.s == 'failed' then res.r = 'exists'
+      elseif st.ra and st.ra > now then res.r = 'too_early'; res.at = st.ra
+      else
+        st.a = st.a + 1; st.s = 'running'; st.ra = nil
+        if not st.st then st.st = now end
+        if op.m then st.m = op.m end
+        putStep(c, st)
+        res.id = appendEvent(streamKey, runKey, t, c, sjData({ attempt = st.a }), now)
+        res.attempt = st.a; res.startedAt = st.st
+      end
+    elseif t == 'step_completed' or t == 'step_failed' or t == 'step_retrying' then
+      local st = getStep(c)
+      if not st then res.r = 'missing'
+      elseif st.s == 'completed' or st.s == 'failed' then res.r = 'exists'
+      else
+        if t == 'step_completed' then st.s = 'completed'
+        elseif t == 'step_failed' then st.s = 'failed'
+        else st.s = 'pending'; st.ra = op.ra end
+        putStep(c, st)
+        if op.wc then
+          -- wc: the workflow clock at this result, chosen by the worker (see Execution.feed)
+          res.id = redis.call('XADD', streamKey, '*', 'type', t, 'correlationId', c, 'data', op.d, 'createdAt', now, 'wc', op.wc)
+        else
+          res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+        end
+      end
+    elseif t == 'hook_created' then
+      local own = getJson(runHooksKey, c)
+      if own then res.r = 'exists'
+      else
+        local holder = redis.call('HGET', hooksKey, op.tk)
+        if holder then
+          local h = cjson.decode(holder)
+          redis.call('HSET', runHooksKey, c, cjson.encode({ t = op.tk, s = 'conflict' }))
+          res.r = 'conflict'; res.conflictingRunId = h.runId
+          res.d = sjData({ token = op.tk, conflictingRunId = h.runId })
+          res.id = appendEvent(streamKey, runKey, 'hook_conflict', c, res.d, now)
+        else
+          local rec = { runId = runId, hookId = c, token = op.tk, createdAt = now, isWebhook = op.wh == true }
+          if op.md then rec.metadata = op.md end
+          if op.rw then rec.respondWith = op.rw end
+          redis.call('HSET', hooksKey, op.tk, cjson.encode(rec))
+          redis.call('HSET', runHooksKey, c, cjson.encode({ t = op.tk, s = 'live' }))
+          res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+        end
+      end
+    elseif t == 'hook_disposed' then
+      local own = getJson(runHooksKey, c)
+      if not own then res.r = 'missing'
+      elseif own.s ~= 'live' then res.r = 'exists'
+      else
+        local rec = redis.call('HGET', hooksKey, own.t)
+        if rec and cjson.decode(rec).runId == runId then redis.call('HDEL', hooksKey, own.t) end
+        own.s = 'disposed'
+        redis.call('HSET', runHooksKey, c, cjson.encode(own))
+        res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+      end
+    elseif t == 'wait_created' then
+      if redis.call('HEXISTS', waitsKey, c) == 1 then res.r = 'exists'
+      else
+        redis.call('HSET', waitsKey, c, cjson.encode({ s = 'waiting', at = op.at }))
+        res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+      end
+    elseif t == 'wait_completed' then
+      local w = getJson(waitsKey, c)
+      if not w then res.r = 'missing'
+      elseif w.s ~= 'waiting' then res.r = 'exists'
+      elseif w.at > now then res.r = 'too_early'; res.at = w.at
+      else
+        w.s = 'completed'
+        redis.call('HSET', waitsKey, c, cjson.encode(w))
+        res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+      end
+    elseif t == 'run_completed' or t == 'run_failed' then
+      local to = 'completed'
+      local fields = { output = op.out }
+      if t == 'run_failed' then to = 'failed'; fields = { error = op.err } end
+      res.id = finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, status, to,
+        t, op.d, fields, channel, now)
+      finished = true
+    else
+      return redis.error_reply('WFR_BAD_OP ' .. tostring(t))
+    end
+    results[i] = res
+  end
+
+  local released = 0
+  if owner ~= '' and #unseen == 0 and redis.call('GET', leaseKey) == owner then
+    redis.call('DEL', leaseKey)
+    -- What releaseRun records: the replay has consumed the log up to its tail.
+    local last = cursor
+    for i = #results, 1, -1 do
+      if results[i].id then last = results[i].id; break end
+    end
+    if last ~= '' and not finished then redis.call('HSET', runKey, 'seen', last) end
+    released = 1
+  end
+  return { OK, cjson.encode(results), unseen, now, released }
+end

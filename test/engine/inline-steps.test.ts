@@ -1,0 +1,159 @@
+/**
+ * Inline steps and their commits (lib/worker/replay-job.ts): while nothing
+ * outside can append to a run's log, a step's result is fed to the workflow
+ * before it is committed and goes in one commit with what the code does next.
+ * The workflow clock at a step result is the worker's clock recorded with it
+ * (`wc`), so a cold replay sees the same Date.now(). When something did append
+ * meanwhile, the strict commit is refused: the results are committed alone and
+ * the run is replayed afresh from its log.
+ */
+import { expect } from 'chai';
+import type { Job } from 'bullmq';
+import { createHook, defineStep, defineWorkflow, getWorkflowMetadata } from 'workflow-redis';
+import { closeWorkflowClient, configure, getHookByToken, getRun, resumeHook, start } from 'workflow-redis/api';
+import { createWorker, type WorkflowWorker } from 'workflow-redis/worker';
+import { getStore } from '../../lib/runtime/config.js';
+import { installDeterminism } from '../../lib/replay/determinism.js';
+import type { CommitOp, CommitOptions } from '../../lib/redis/store-types.js';
+import { ExecutionCache } from '../../lib/worker/execution-cache.js';
+import { processReplayJob, type ReplayContext } from '../../lib/worker/replay-job.js';
+import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
+import { eventLines } from './_util.js';
+
+const N = 'engine-inline';
+
+/** Date.now() right after each step resolved, per execution (key: run id). */
+const clocks = new Map<string, number[][]>();
+/** Step executions per run. */
+const executions = new Map<string, string[]>();
+
+const tick = defineStep(`${N}.tick`, async (i: number) => {
+  const runId = getWorkflowMetadata().workflowRunId;
+  executions.set(runId, [...(executions.get(runId) ?? []), `tick ${i}`]);
+  return i * 10;
+});
+
+const clockAfterSteps = defineWorkflow(`${N}.clock`, async (token: string) => {
+  const seen: number[] = [];
+  clocks.set(getWorkflowMetadata().workflowRunId, [...(clocks.get(getWorkflowMetadata().workflowRunId) ?? []), seen]);
+  for (let i = 1; i <= 3; i++) {
+    await tick(i);
+    seen.push(Date.now());
+  }
+  await createHook<string>({ token });
+  return seen;
+});
+
+const threeTicks = defineWorkflow(`${N}.three`, async () => {
+  const a = await tick(1);
+  const b = await tick(2);
+  const c = await tick(3);
+  return a + b + c;
+});
+
+describe('engine: inline steps fed ahead of their commit', function () {
+  this.timeout(20_000);
+  let redis: TestRedis;
+  const prefix = uniquePrefix('eng-inline');
+  const workers: WorkflowWorker[] = [];
+
+  before(async () => {
+    redis = await startRedis();
+    configure({ connection: redis.url, prefix });
+  });
+  afterEach(async () => {
+    for (const w of workers.splice(0)) await w.close();
+  });
+  after(async () => {
+    await closeWorkflowClient();
+    await redis?.stop();
+  });
+
+  it('Date.now() after a step is the clock recorded with its result, the same on a cold replay', async () => {
+    const token = `${N}:clock:${Math.random().toString(36).slice(2)}`;
+    workers.push(await createWorker({ workflows: [clockAfterSteps], connection: redis.url, prefix, logger: () => undefined }));
+    const run = await start(clockAfterSteps, [token]);
+    await waitFor(() => getHookByToken(token), { what: 'the run to suspend on its hook' });
+    // A worker with no warm execution replays the whole log on the resume.
+    await workers.pop()!.close();
+    workers.push(await createWorker({ workflows: [clockAfterSteps], connection: redis.url, prefix, cacheSize: 0, logger: () => undefined }));
+    await resumeHook(token, 'go');
+    const seen = (await run.returnValue) as number[];
+
+    const events = await run.events();
+    const completed = events.filter((e) => e.type === 'step_completed');
+    expect(completed).to.have.length(3);
+    const recorded = await getStore().then((s) => s.readAllEvents(run.runId));
+    const wcs = recorded.filter((e) => e.type === 'step_completed').map((e) => e.wc);
+    expect(wcs.every((wc) => typeof wc === 'number')).to.equal(true);
+    expect(seen).to.deep.equal(wcs);
+    const perExecution = clocks.get(run.runId)!;
+    expect(perExecution, 'the first execution and the cold replay').to.have.length(2);
+    expect(perExecution[1]).to.deep.equal(perExecution[0]);
+    expect(executions.get(run.runId), 'each step ran once').to.deep.equal(['tick 1', 'tick 2', 'tick 3']);
+    // Feeding ahead changes nothing in the log's order.
+    expect(await eventLines(run)).to.deep.equal([
+      'run_created',
+      'run_started',
+      ...[1, 2, 3].flatMap((i) => [`step_created step_${i}`, `step_started step_${i}`, `step_completed step_${i}`]),
+      'hook_created hook_1',
+      'hook_received hook_1',
+      'run_completed',
+    ]);
+  });
+
+  it('an event appended while results were fed ahead: the results are committed alone and the run replays from its log', async () => {
+    installDeterminism();
+    const store = await getStore();
+    const run = await start(threeTicks, []);
+    const stream = store.keys.runEvents(run.runId);
+    let stale = 0;
+    const ctx: ReplayContext = {
+      store,
+      cache: new ExecutionCache(10),
+      workerId: 'test-worker',
+      leaseMs: 10_000,
+      inlineLimit: 1,
+      publicUrl: 'http://localhost',
+      log: () => undefined,
+      commits: {
+        async commit(runId: string, epoch: number | null, ops: CommitOp[], cursor = '', opts: CommitOptions = {}) {
+          if (opts.strict && stale === 0) {
+            // Something outside appends to the log while step_1's result is fed ahead.
+            await store.client.xadd(stream, '*', 'type', 'run_started', 'correlationId', '', 'data', '{"json":{}}', 'createdAt', String(Date.now()));
+          }
+          try {
+            return await store.commit(runId, epoch, ops, cursor, opts);
+          } catch (err) {
+            if ((err as Error).name === 'StaleCommitError') stale++;
+            throw err;
+          }
+        },
+      },
+    };
+    const job = (id: string) => ({ id, data: { runId: run.runId } }) as unknown as Job<{ runId: string }>;
+
+    await processReplayJob(ctx, job('first'));
+    expect(stale, 'the strict commit was refused').to.equal(1);
+    expect(await eventLines(run)).to.deep.equal([
+      'run_created',
+      'run_started',
+      'step_created step_1',
+      'step_started step_1',
+      'run_started',
+      'step_completed step_1',
+    ]);
+    expect(ctx.cache.peek(run.runId), 'the execution that ran ahead is dropped').to.equal(undefined);
+    // The run was put back on the queue for a fresh replay.
+    const waiting = await store.workflowQueue.getJobs(['waiting', 'prioritized', 'delayed']);
+    expect(waiting.some((j) => j.data.runId === run.runId)).to.equal(true);
+
+    await processReplayJob(ctx, job('second'));
+    expect(await getRun(run.runId).status).to.equal('completed');
+    expect(await getRun(run.runId).returnValue).to.equal(60);
+    expect(executions.get(run.runId), 'each step ran once').to.deep.equal(['tick 1', 'tick 2', 'tick 3']);
+    const lines = await eventLines(run);
+    for (const i of [1, 2, 3]) expect(lines.filter((l) => l === `step_completed step_${i}`), `step_${i}`).to.have.length(1);
+    expect(await store.client.exists(store.keys.runLease(run.runId)), 'no lease left behind').to.equal(0);
+  });
+});
