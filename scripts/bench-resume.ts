@@ -394,21 +394,19 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
     const enqueueCall = /^enqueueReplay\(runId, now\)\s*$/m;
     const head = cut >= 0 ? full.slice(0, cut) : '';
     const lookup = `${lookupLine}\nlocal hook = cjson.decode(rec)\n`;
-    const enq = `local nk, na = #KEYS, #ARGV\nlocal k = {}\nfor i = nk - 8, nk do k[#k + 1] = KEYS[i] end\nlocal slot = ARGV[na - 7]\nlocal runId = hook.runId\n`;
-    // The template rewrite of includes/enqueueReplay.lua, without the BullMQ add.
-    const rewrite =
-      'local a = replaceOnce(ARGV[na - 3], ARGV[na - 6], cmsgpack.pack(replaceOnce(ARGV[na - 5], slot, runId)))\n' +
-      'a = replaceOnce(a, ARGV[na - 4], cmsgpack.pack(nowMs()))\n' +
-      'local d = replaceOnce(ARGV[na - 2], slot, runId)\n' +
-      'local o = replaceOnce(ARGV[na], ARGV[na - 1], cmsgpack.pack(runId))\n';
+    const enq = `local nk, b = #KEYS, #ARGV - 10\nlocal k = {}\nfor i = nk - 8, nk do k[#k + 1] = KEYS[i] end\nlocal runId = hook.runId\n`;
+    // The job assembly of includes/enqueueReplay.lua (template parts joined with the run id and time), without the BullMQ add.
+    const assemble =
+      'local x, y = cmsgpack.pack(ARGV[b + 5] .. runId .. ARGV[b + 6]), cmsgpack.pack(nowMs())\n' +
+      "if ARGV[b + 4] == 't' then x, y = y, x end\n" +
+      'local a = ARGV[b + 1] .. x .. ARGV[b + 2] .. y .. ARGV[b + 3]\n' +
+      'local d = ARGV[b + 7] .. runId .. ARGV[b + 8]\n' +
+      'local o = ARGV[b + 9] .. cmsgpack.pack(runId) .. ARGV[b + 10]\n';
     const lua: Record<string, string | undefined> = {
       'resumeHook script (full)': full,
       'token lookup + cjson.decode only': cut >= 0 ? `${head}${lookup}return 1` : undefined,
-      '+ template rewrite (byte patterns)': cut >= 0 ? `${head}${lookup}${enq}${rewrite}return 1` : undefined,
-      'token lookup + BullMQ add, template as captured (no rewrite)': cut >= 0
-        ? `${head}${lookup}${enq}return bullAddStandardJob(k, { ARGV[na - 3], ARGV[na - 2], ARGV[na] })`
-        : undefined,
-      'token lookup + enqueueReplay (rewrite + BullMQ add)': cut >= 0 ? `${head}${lookup}return enqueueReplay(hook.runId, nowMs())` : undefined,
+      '+ job assembly from the template parts': cut >= 0 ? `${head}${lookup}${enq}${assemble}return 1` : undefined,
+      'token lookup + enqueueReplay (assembly + BullMQ add)': cut >= 0 ? `${head}${lookup}return enqueueReplay(hook.runId, nowMs())` : undefined,
       'resumeHook script minus enqueueReplay (event-store part)': enqueueCall.test(full) ? full.replace(enqueueCall, '') : undefined,
       'BullMQ prelude only (+ return 1)': `${bullAddStandardJobLua()}\nreturn 1`,
     };

@@ -65,12 +65,19 @@ export interface ReplayJobTemplate {
   /** BullMQ's 9 keys of the workflow queue. */
   keys: string[];
   /**
-   * The 8 values enqueueReplay reads: placeholder, packed dedup-key template,
-   * dedup-key template, packed timestamp marker, packed args, job data (JSON),
-   * packed placeholder, packed opts.
+   * The {@link TEMPLATE_ARGC} values enqueueReplay reads, the job's packed
+   * args, data and opts cut around the places that vary per job (Lua only
+   * concatenates): args head, middle and tail around the packed
+   * deduplication key and timestamp; their order ('d' = key first, 't' =
+   * timestamp first); the deduplication key before and after the run id; the
+   * job data (JSON) before and after the run id; the packed opts before and
+   * after the packed run id.
    */
   argv: (string | Buffer)[];
 }
+
+/** How many ARGV values the job template takes (at the end of a script's ARGV). */
+export const TEMPLATE_ARGC = 10;
 
 // Same encoding options as BullMQ's own packer; used only to find byte patterns in its output.
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
@@ -114,13 +121,13 @@ export async function captureReplayJobTemplate(queue: Queue): Promise<ReplayJobT
   const data = String(a[10]);
   const args = Buffer.from(a[9] as Buffer);
   const opts = Buffer.from(a[11] as Buffer);
-  // Lua rewrites the template by replacing these exact byte patterns (each must occur once).
+  // The per-job parts are found once here, as exact byte patterns that must each occur once.
   const dedupTemplate = `${a[0]!.toString().replace(/wait$/, '')}de:${RUN_ID_PLACEHOLDER}`;
   const encDedup = packr.pack(dedupTemplate);
   const encTs = packr.pack(TIMESTAMP_MARKER);
   const encSlot = packr.pack(RUN_ID_PLACEHOLDER);
   const checks: [string, boolean][] = [
-    ['job data holds the run id', data.includes(RUN_ID_PLACEHOLDER)],
+    ['job data holds the run id once', data.split(RUN_ID_PLACEHOLDER).length === 2],
     ['args hold the deduplication key once', occurrences(args, encDedup) === 1],
     ['args hold the timestamp once', occurrences(args, encTs) === 1],
     ['opts hold the deduplication id once', occurrences(opts, encSlot) === 1],
@@ -128,9 +135,27 @@ export async function captureReplayJobTemplate(queue: Queue): Promise<ReplayJobT
   for (const [what, ok] of checks) {
     if (!ok) throw new Error(`bullmq contract changed: ${what} is no longer true. Pin bullmq@${BULLMQ_TESTED_VERSION}.`);
   }
+  const at = { d: args.indexOf(encDedup), t: args.indexOf(encTs) };
+  const [first, second] = at.d < at.t ? [encDedup, encTs] : [encTs, encDedup];
+  const i1 = Math.min(at.d, at.t);
+  const i2 = Math.max(at.d, at.t);
+  const iSlot = opts.indexOf(encSlot);
+  const [dataHead, dataTail] = data.split(RUN_ID_PLACEHOLDER) as [string, string];
+  const [dedupHead, dedupTail] = dedupTemplate.split(RUN_ID_PLACEHOLDER) as [string, string];
   return {
     keys: a.slice(0, 9).map(String),
-    argv: [RUN_ID_PLACEHOLDER, encDedup, dedupTemplate, encTs, args, data, encSlot, opts],
+    argv: [
+      args.subarray(0, i1),
+      args.subarray(i1 + first.length, i2),
+      args.subarray(i2 + second.length),
+      at.d < at.t ? 'd' : 't',
+      dedupHead,
+      dedupTail,
+      dataHead,
+      dataTail,
+      opts.subarray(0, iSlot),
+      opts.subarray(iSlot + encSlot.length),
+    ],
   };
 }
 

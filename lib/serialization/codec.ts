@@ -37,54 +37,75 @@ function describe(v: unknown): string {
 }
 
 /**
+ * The path of the value being checked, as segments joined only for an error
+ * message (building `payload.items[2]` for every value would cost more than
+ * the check itself).
+ */
+type Path = string[];
+const at = (path: Path, last?: string) => (last === undefined ? path.join('') : path.join('') + last);
+
+/**
  * Walks a value, throwing SerializationError on what would not round-trip.
  * Returns true when the value is plain JSON (objects, arrays, strings, finite
  * numbers other than -0, booleans, null): superjson writes such a value as
  * exactly `{"json":<JSON>}`, so JSON.stringify can do it ~10x faster.
  */
-function check(value: unknown, path: string, seen: Set<object>): boolean {
+function check(value: unknown, path: Path, seen: Set<object>): boolean {
   const t = typeof value;
-  if (t === 'function' || t === 'symbol') throw new SerializationError(path, `it is ${describe(value)}`);
   if (t === 'string' || t === 'boolean' || value === null) return true;
   if (t === 'number') return Number.isFinite(value) && !Object.is(value, -0);
+  if (t === 'function' || t === 'symbol') throw new SerializationError(at(path), `it is ${describe(value)}`);
   if (t !== 'object') return false; // undefined, bigint: superjson keeps them
   const obj = value as object;
   if (seen.has(obj)) return false; // shared or circular references: superjson tracks them
   seen.add(obj);
   if (superjson.customTransformerRegistry.findApplicable(obj)) return false;
-  if (BUILTINS.some((B) => obj instanceof B)) {
-    if (obj instanceof Map) {
-      for (const [k, v] of obj) {
-        check(k, `${path}<key>`, seen);
-        check(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : '…'})`, seen);
-      }
-    } else if (obj instanceof Set) {
-      let i = 0;
-      for (const v of obj) check(v, `${path}<set item ${i++}>`, seen);
-    }
-    return false;
-  }
   let plain = true;
   if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) if (!check(obj[i], `${path}[${i}]`, seen)) plain = false;
+    for (let i = 0; i < obj.length; i++) {
+      path.push(`[${i}]`);
+      if (!check(obj[i], path, seen)) plain = false;
+      path.pop();
+    }
     return plain;
   }
   const proto = Object.getPrototypeOf(obj);
   if (proto !== Object.prototype && proto !== null) {
+    if (BUILTINS.some((B) => obj instanceof B)) {
+      if (obj instanceof Map) {
+        for (const [k, v] of obj) {
+          path.push('<key>');
+          check(k, path, seen);
+          path[path.length - 1] = `.get(${typeof k === 'string' ? JSON.stringify(k) : '…'})`;
+          check(v, path, seen);
+          path.pop();
+        }
+      } else if (obj instanceof Set) {
+        let i = 0;
+        for (const v of obj) {
+          path.push(`<set item ${i++}>`);
+          check(v, path, seen);
+          path.pop();
+        }
+      }
+      return false;
+    }
     if (!superjson.classRegistry.getIdentifier(obj as never)) {
       throw new SerializationError(
-        path,
+        at(path),
         `it is ${describe(obj)}; pass plain data or register the class with registerSerializableClass()`,
       );
     }
     plain = false;
   }
   for (const key of Object.getOwnPropertySymbols(obj)) {
-    throw new SerializationError(`${path}[${String(key)}]`, 'symbol keys are not stored');
+    throw new SerializationError(at(path, `[${String(key)}]`), 'symbol keys are not stored');
   }
-  for (const [k, v] of Object.entries(obj)) {
-    if (k === '__proto__') throw new SerializationError(`${path}.__proto__`, 'the key "__proto__" is not allowed');
-    if (!check(v, `${path}.${k}`, seen)) plain = false;
+  for (const k of Object.keys(obj)) {
+    if (k === '__proto__') throw new SerializationError(at(path, '.__proto__'), 'the key "__proto__" is not allowed');
+    path.push('.', k);
+    if (!check((obj as Record<string, unknown>)[k], path, seen)) plain = false;
+    path.length -= 2;
   }
   return plain;
 }
@@ -100,7 +121,7 @@ function stringify(value: unknown, plain: boolean, what: string): string {
 
 /** Serialises a value to superjson text, refusing what would not round-trip. */
 export function serialize(value: unknown, what = 'value'): string {
-  return stringify(value, check(value, what, new Set()), what);
+  return stringify(value, check(value, [what], new Set()), what);
 }
 
 /**
@@ -109,7 +130,7 @@ export function serialize(value: unknown, what = 'value'): string {
  * still name the value itself (`payload.items[2]`, not `payload.payload...`).
  */
 export function serializeLimited(value: unknown, limit: number, what = 'payload', wrapKey?: string): string {
-  const plain = check(value, what, new Set());
+  const plain = check(value, [what], new Set());
   const text = wrapKey === undefined ? stringify(value, plain, what) : stringify({ [wrapKey]: value }, plain, what);
   // A UTF-16 unit is at most 3 UTF-8 bytes: most payloads need no byte count.
   if (text.length * 3 <= limit) return text;

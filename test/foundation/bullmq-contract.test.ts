@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { unpack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import type { Job } from 'bullmq';
 import { configure, closeWorkflowClient, resumeHook } from 'workflow-redis/api';
 import {
@@ -15,7 +15,7 @@ import {
   captureReplayJobTemplate,
   checkBullmqContract,
   RUN_ID_PLACEHOLDER,
-  TIMESTAMP_MARKER,
+  TEMPLATE_ARGC,
 } from '../../lib/queue/bullmq-contract.js';
 import type { Store } from '../../lib/redis/store.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
@@ -75,30 +75,31 @@ describe('bullmq contract', function () {
       await closeWorkflowClient();
     });
 
-    it('captureReplayJobTemplate returns the 9 keys of the workflow queue and the 8-value template', async function () {
+    it('captureReplayJobTemplate returns the 9 keys of the workflow queue and the job cut around its per-run parts', async function () {
       await checkBullmqContract(store.workflowQueue);
       const tpl = await captureReplayJobTemplate(store.workflowQueue);
       expect(tpl.keys).to.have.length(9);
-      expect(tpl.argv).to.have.length(8);
+      expect(tpl.argv).to.have.length(TEMPLATE_ARGC);
       const q = store.workflowQueue.keys;
       expect(tpl.keys).to.deep.equal([q.wait, q.paused, q.meta, q.id, q.completed, q.delayed, q.active, q.events, q.marker]);
       for (const key of tpl.keys) expect(key.startsWith(`${store.keys.bullPrefix}:workflows:`), key).to.equal(true);
 
-      const [placeholder, encDedup, dedupTemplate, encTs, packedArgs, data, encSlot, packedOpts] = tpl.argv;
-      expect(placeholder).to.equal(RUN_ID_PLACEHOLDER);
-      expect(dedupTemplate).to.equal(`${store.keys.bullPrefix}:workflows:de:${RUN_ID_PLACEHOLDER}`);
-      expect(unpack(encDedup as Buffer)).to.equal(dedupTemplate);
-      expect(unpack(encTs as Buffer)).to.equal(TIMESTAMP_MARKER);
-      expect(unpack(encSlot as Buffer)).to.equal(RUN_ID_PLACEHOLDER);
-      expect(JSON.parse(String(data))).to.deep.equal({ runId: RUN_ID_PLACEHOLDER });
-      const args = unpack(packedArgs as Buffer) as unknown[];
+      const [argsHead, argsMid, argsTail, order, dedupHead, dedupTail, dataHead, dataTail, optsHead, optsTail] = tpl.argv;
+      expect(`${dedupHead}${RUN_ID_PLACEHOLDER}${dedupTail}`).to.equal(`${store.keys.bullPrefix}:workflows:de:${RUN_ID_PLACEHOLDER}`);
+      expect(JSON.parse(`${dataHead}${RUN_ID_PLACEHOLDER}${dataTail}`)).to.deep.equal({ runId: RUN_ID_PLACEHOLDER });
+      // Joined again with a run id and a timestamp, the parts are the job BullMQ would add.
+      const runId = 'wrun_contract_check';
+      const ts = Date.now();
+      const packedKey = pack(`${dedupHead}${runId}${dedupTail}`);
+      const [x, y] = order === 'd' ? [packedKey, pack(ts)] : [pack(ts), packedKey];
+      const args = unpack(Buffer.concat([argsHead as Buffer, x, argsMid as Buffer, y, argsTail as Buffer])) as unknown[];
       expect(args[0]).to.equal(`${store.keys.bullPrefix}:workflows:`);
       expect(args[1], 'no custom job id (keepLastIfActive needs auto ids)').to.be.oneOf(['', null, undefined]);
       expect(args[2]).to.equal('replay');
-      expect(args[3], 'the timestamp marker, replaced by server time in Lua').to.equal(TIMESTAMP_MARKER);
-      expect(String(args[8])).to.equal(`${store.keys.bullPrefix}:workflows:de:${RUN_ID_PLACEHOLDER}`);
-      const opts = unpack(packedOpts as Buffer) as Record<string, any>;
-      expect(opts.de).to.deep.equal({ id: RUN_ID_PLACEHOLDER, keepLastIfActive: true });
+      expect(args[3], 'the timestamp, server time in Lua').to.equal(ts);
+      expect(String(args[8])).to.equal(`${store.keys.bullPrefix}:workflows:de:${runId}`);
+      const opts = unpack(Buffer.concat([optsHead as Buffer, pack(runId), optsTail as Buffer])) as Record<string, any>;
+      expect(opts.de).to.deep.equal({ id: runId, keepLastIfActive: true });
       expect(opts.jobId).to.equal(undefined);
     });
 

@@ -10,7 +10,7 @@
   ARGV[1]  run id              ARGV[2]  workflow name
   ARGV[3]  event data (superjson {workflowName, input})
   ARGV[4]  input (superjson)   ARGV[5]  '1' when an idempotency key is set
-  ARGV[6..13] BullMQ job template (8 values, see includes/enqueueReplay.lua)
+  ARGV[6..15] BullMQ job template (10 values, see includes/enqueueReplay.lua)
 
   Returns {0, runId} created | {1, runId} already existed (nothing written)
           | {-3, existingWorkflowName} the run id belongs to another workflow

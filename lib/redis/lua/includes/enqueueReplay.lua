@@ -1,27 +1,22 @@
 -- Puts the run on the BullMQ workflow queue through BullMQ's own addStandardJob
 -- (wrapped as bullAddStandardJob by the script loader). The job's packed args,
 -- data and opts were captured once from BullMQ's public Job#addJob with a
--- placeholder run id and timestamp (lib/queue/bullmq-contract.ts), which are
--- replaced here by byte pattern; the timestamp becomes server time.
--- Layout: the last 9 KEYS are BullMQ's; the last 8 ARGV are the template:
--- placeholder, packed dedup-key template, dedup-key template, packed timestamp
--- marker, packed args, job data (JSON), packed placeholder, packed opts.
--- Replaces the one occurrence of `needle` (the template was checked to hold it once).
-local function replaceOnce(s, needle, repl)
-  local i, j = string.find(s, needle, 1, true)
-  return string.sub(s, 1, i - 1) .. repl .. string.sub(s, j + 1)
-end
-
+-- placeholder run id and timestamp (lib/queue/bullmq-contract.ts) and cut
+-- around those places, so that here they are only joined again with this
+-- run's id and the server time (msgpack is self-delimiting: a whole encoded
+-- value is swapped for another, the buffer stays valid).
+-- Layout: the last 9 KEYS are BullMQ's; the last 10 ARGV are the template:
+-- args head, middle, tail; order ('d': dedup key first, 't': timestamp first);
+-- dedup key head, tail; data head, tail; opts head, tail.
 local function enqueueReplay(runId, now)
-  local nk, na = #KEYS, #ARGV
+  local nk, b = #KEYS, #ARGV - 10
   local k = {}
   for i = nk - 8, nk do k[#k + 1] = KEYS[i] end
-  local slot = ARGV[na - 7]
-  -- msgpack is self-delimiting: swapping one whole encoded value for another keeps the buffer valid.
-  local args = replaceOnce(ARGV[na - 3], ARGV[na - 6], cmsgpack.pack(replaceOnce(ARGV[na - 5], slot, runId)))
-  args = replaceOnce(args, ARGV[na - 4], cmsgpack.pack(now))
-  local data = replaceOnce(ARGV[na - 2], slot, runId)
-  local opts = replaceOnce(ARGV[na], ARGV[na - 1], cmsgpack.pack(runId))
+  local x, y = cmsgpack.pack(ARGV[b + 5] .. runId .. ARGV[b + 6]), cmsgpack.pack(now)
+  if ARGV[b + 4] == 't' then x, y = y, x end
+  local args = ARGV[b + 1] .. x .. ARGV[b + 2] .. y .. ARGV[b + 3]
+  local data = ARGV[b + 7] .. runId .. ARGV[b + 8]
+  local opts = ARGV[b + 9] .. cmsgpack.pack(runId) .. ARGV[b + 10]
   local jobId = bullAddStandardJob(k, { args, data, opts })
   if type(jobId) == 'number' and jobId < 0 then
     return redis.error_reply('WFR_QUEUE_ADD_FAILED ' .. jobId)
