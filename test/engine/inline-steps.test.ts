@@ -15,6 +15,7 @@ import { createWorker, type WorkflowWorker } from 'workflow-redis/worker';
 import { getStore } from '../../lib/runtime/config.js';
 import { installDeterminism } from '../../lib/replay/determinism.js';
 import type { CommitOp, CommitOptions } from '../../lib/redis/store-types.js';
+import { compareEventIds } from '../../lib/replay/execution.js';
 import { ExecutionCache } from '../../lib/worker/execution-cache.js';
 import { processReplayJob, type ReplayContext } from '../../lib/worker/replay-job.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
@@ -155,5 +156,16 @@ describe('engine: inline steps fed ahead of their commit', function () {
     const lines = await eventLines(run);
     for (const i of [1, 2, 3]) expect(lines.filter((l) => l === `step_completed step_${i}`), `step_${i}`).to.have.length(1);
     expect(await store.client.exists(store.keys.runLease(run.runId)), 'no lease left behind').to.equal(0);
+  });
+});
+
+describe('stream id order (compareEventIds)', () => {
+  it('orders ids by milliseconds, then sequence, as numbers', () => {
+    const sorted = ['0-0', '0-1', '1-0', '1-2', '1-10', '9-99', '10-0', '999-5', '1795733276449-0', '1795733276449-12', '1795733276450-0'];
+    for (let i = 0; i < sorted.length; i++) {
+      for (let j = 0; j < sorted.length; j++) {
+        expect(Math.sign(compareEventIds(sorted[i]!, sorted[j]!)), `${sorted[i]} vs ${sorted[j]}`).to.equal(Math.sign(i - j));
+      }
+    }
   });
 });

@@ -21,7 +21,7 @@
 --- @include "runStatus"
 
 local runKey, streamKey, leaseKey = KEYS[1], KEYS[2], KEYS[3]
-local r = redis.call('HMGET', runKey, 'status', 'runId')
+local r = redis.call('HMGET', runKey, 'status', 'runId', 'startedAt', 'seen', 'workflowName', 'input', 'createdAt')
 local status, runId = r[1], r[2]
 if not status then return { ERR_RUN_NOT_FOUND } end
 if TERMINAL[status] then return { ERR_RUN_EXPIRED, status } end
@@ -33,17 +33,16 @@ end
 redis.call('SET', leaseKey, ARGV[1], 'PX', ARGV[2])
 local epoch = redis.call('HINCRBY', runKey, 'epoch', 1)
 
+local startedAt = r[3]
 if status == 'pending' then
   local now = nowMs()
   appendEvent(streamKey, runKey, 'run_started', '', sjData({}), now)
-  moveRunStatus(runKey, statusKeyMap(4), runId, 'pending', 'running', now)
-  redis.call('HSET', runKey, 'startedAt', now)
-  status = 'running'
+  moveRunStatus(runKey, statusKeyMap(4), runId, 'pending', 'running', now, r[7], { startedAt = now })
+  status, startedAt = 'running', now
 end
-local f = redis.call('HMGET', runKey, 'startedAt', 'seen', 'workflowName', 'input')
 -- Load what the replay needs in the same round trip.
 local warm = ARGV[3] ~= '' and ARGV[4] ~= '' and tonumber(ARGV[3]) == epoch - 1
-local from, input = '-', f[4] or ''
+local from, input = '-', r[6] or ''
 if warm then from, input = '(' .. ARGV[4], '' end
 local events = redis.call('XRANGE', streamKey, from, '+', 'COUNT', ARGV[5])
-return { OK, epoch, status, f[1] or '', f[2] or '', f[3] or '', warm and 1 or 0, input, events }
+return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', warm and 1 or 0, input, events }

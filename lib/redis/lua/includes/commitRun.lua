@@ -42,9 +42,10 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
     if finished then
       res.r = 'skipped'
     elseif t == 'step_created' then
-      if redis.call('HEXISTS', stepsKey, c) == 1 then res.r = 'exists'
+      local st = { n = op.n, s = 'pending', a = 0, m = op.m or 'queue', i = op.i }
+      if redis.call('HSETNX', stepsKey, c, cjson.encode(st)) == 0 then res.r = 'exists'
       else
-        putStep(c, { n = op.n, s = 'pending', a = 0, m = op.m or 'queue', i = op.i })
+        written[c] = st
         res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
       end
     elseif t == 'step_started' then

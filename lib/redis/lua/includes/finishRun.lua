@@ -3,9 +3,8 @@
 local function finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, from, to,
                          eventType, data, fields, channel, now)
   local id = appendEvent(streamKey, runKey, eventType, '', data, now)
-  moveRunStatus(runKey, statusKeys, runId, from, to, now)
-  redis.call('HSET', runKey, 'completedAt', now)
-  for k, v in pairs(fields) do redis.call('HSET', runKey, k, v) end
+  fields.completedAt = now
+  moveRunStatus(runKey, statusKeys, runId, from, to, now, nil, fields)
   releaseRunHooks(runHooksKey, hooksKey, runId)
   redis.call('DEL', waitsKey)
   if channel and channel ~= '' then redis.call('PUBLISH', channel, runId) end

@@ -9,9 +9,18 @@ local function statusKeyMap(firstIndex)
   return m
 end
 
-local function moveRunStatus(runKey, statusKeys, runId, from, to, now)
-  local score = redis.call('HGET', runKey, 'createdAt') or now
+-- Moves a run to another status index and sets its status, updatedAt and
+-- `extra` fields in one HSET. score: the run's createdAt when the caller has it.
+local function moveRunStatus(runKey, statusKeys, runId, from, to, now, score, extra)
+  score = score or redis.call('HGET', runKey, 'createdAt') or now
   if from and statusKeys[from] then redis.call('ZREM', statusKeys[from], runId) end
   redis.call('ZADD', statusKeys[to], score, runId)
-  redis.call('HSET', runKey, 'status', to, 'updatedAt', now)
+  local fields = { 'status', to, 'updatedAt', now }
+  if extra then
+    for k, v in pairs(extra) do
+      fields[#fields + 1] = k
+      fields[#fields + 1] = v
+    end
+  end
+  redis.call('HSET', runKey, unpack(fields))
 end
