@@ -13,6 +13,8 @@
  *    with 1 and with 2 worker processes (test/process/fixtures/worker-main.ts,
  *    concurrency 50 each): 64 concurrent `start()` callers start the runs; the
  *    clock stops when ZCARD of the prefix's completed index reaches the count.
+ *    CPU per run is read for the worker processes (/proc), Redis (INFO cpu)
+ *    and this process (the start() callers), and per job for raw BullMQ.
  * 3. resumeHook → next line of workflow code, p50/p99: an in-process worker,
  *    a workflow that loops on `await hook`; the body records performance.now()
  *    right after the await resolves (Date.now() is patched inside workflows),
@@ -29,7 +31,7 @@
  * `--check` exits 1 when a target is missed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,7 +74,7 @@ const PARAMS = {
   bullConcurrency: arg('bull-concurrency', 50),
   callers: arg('callers', 64),
   runs: arg('runs', 2000),
-  warmupRuns: arg('warmup-runs', 200),
+  warmupRuns: arg('warmup-runs', 1000), // as many as raw BullMQ's warm-up jobs: the worker process starts cold
   workerConcurrency: arg('worker-concurrency', 50),
   latency: arg('latency', 1000),
   latencyWarmup: arg('latency-warmup', 100),
@@ -117,6 +119,27 @@ async function concurrently(total: number, callers: number, fn: (i: number) => P
     }),
   );
 }
+
+/** CPU seconds a process has used, from /proc (Linux); NaN elsewhere. */
+function procCpuSec(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+/** CPU seconds the Redis server has used (INFO cpu). */
+async function redisCpuSec(probe: Redis): Promise<number> {
+  const info = await probe.info('cpu');
+  const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? NaN);
+  return get('used_cpu_user') + get('used_cpu_sys');
+}
+/** This process's CPU seconds. */
+const selfCpuSec = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 let prefixSeq = 0;
 const newPrefix = (label: string) => `bench-${label}-${process.pid}-${++prefixSeq}`;
@@ -176,7 +199,7 @@ async function stopWorkerProcess(c: Child): Promise<void> {
 
 // ---------------------------------------------------------------- 1. raw BullMQ
 
-async function rawBullmq(url: string) {
+async function rawBullmq(url: string, probe: Redis) {
   const prefix = `{${newPrefix('raw')}}`;
   const conn = new Redis(url, { maxRetriesPerRequest: null });
   const queue = new Queue('noop', { connection: conn, prefix });
@@ -210,10 +233,15 @@ async function rawBullmq(url: string) {
 
   // b. 64 concurrent adders while consuming
   done = 0;
+  const cpu0 = { self: selfCpuSec(), redis: await redisCpuSec(probe) };
   t0 = performance.now();
   await concurrently(N, PARAMS.callers, (i) => queue.add('noop', { i }, opts));
   await until(() => done >= N, 'raw add+process');
   const addProcessSec = (performance.now() - t0) / 1000;
+  const cpuUsPerJob = {
+    node: ((selfCpuSec() - cpu0.self) * 1e6) / N,
+    redis: (((await redisCpuSec(probe)) - cpu0.redis) * 1e6) / N,
+  };
 
   await worker.close();
   await queue.obliterate({ force: true }).catch(() => undefined);
@@ -223,6 +251,8 @@ async function rawBullmq(url: string) {
     drainJobsPerSec: N / drainSec,
     addAndProcessJobsPerSec: N / addProcessSec,
     jobs: N,
+    /** CPU per job while adding and processing (b): this process (adders + Worker) and Redis. */
+    cpuUsPerJob,
   };
 }
 
@@ -239,13 +269,20 @@ async function endToEnd(url: string, workers: number, probe: Redis) {
     await until(async () => (await probe.zcard(completedKey)) >= W, 'e2e warm-up', 120_000, 10);
 
     const N = PARAMS.runs;
+    const cpu0 = { self: selfCpuSec(), redis: await redisCpuSec(probe), workers: children.map((c) => procCpuSec(c.proc.pid!)) };
     const t0 = performance.now();
     let startedAt = 0;
     await concurrently(N, PARAMS.callers, (i) => start(threeNoops, [i]));
     startedAt = performance.now();
     await until(async () => (await probe.zcard(completedKey)) >= W + N, 'e2e runs', 300_000, 5);
     const sec = (performance.now() - t0) / 1000;
-    const result = { workers, runs: N, runsPerSec: N / sec, seconds: sec, startPhaseSec: (startedAt - t0) / 1000 };
+    // CPU per run: the start() callers (this process, also polling), the worker processes, Redis.
+    const cpuUsPerRun = {
+      starter: ((selfCpuSec() - cpu0.self) * 1e6) / N,
+      workers: (children.reduce((sum, c, i) => sum + procCpuSec(c.proc.pid!) - cpu0.workers[i]!, 0) * 1e6) / N,
+      redis: (((await redisCpuSec(probe)) - cpu0.redis) * 1e6) / N,
+    };
+    const result = { workers, runs: N, runsPerSec: N / sec, seconds: sec, startPhaseSec: (startedAt - t0) / 1000, cpuUsPerRun };
     await Promise.all(children.map(stopWorkerProcess));
     const stats = children.map((c) => c.stats());
     const warnings = children.map((c) => c.stderr().split('\n').filter(Boolean).length);
@@ -471,7 +508,7 @@ async function main() {
     const rounds: { raw: Awaited<ReturnType<typeof rawBullmq>>; e2e1: Awaited<ReturnType<typeof endToEnd>>; e2e2: Awaited<ReturnType<typeof endToEnd>> }[] = [];
     for (let r = 1; r <= PARAMS.rounds; r++) {
       log(`round ${r}/${PARAMS.rounds}: raw BullMQ...`);
-      const raw = await rawBullmq(url);
+      const raw = await rawBullmq(url, probe);
       log(`   drain ${fmt(raw.drainJobsPerSec, 0)} jobs/s, add+process ${fmt(raw.addAndProcessJobsPerSec, 0)} jobs/s`);
       const e2e1 = await endToEnd(url, 1, probe);
       log(`   1 worker process: ${fmt(e2e1.runsPerSec, 0)} runs/s; stats ${JSON.stringify(e2e1.workerStats)}`);
@@ -531,6 +568,15 @@ async function main() {
     lines.push(`| 3-step no-op workflow, 1 worker process (concurrency ${PARAMS.workerConcurrency}), ${PARAMS.runs} runs, ${PARAMS.callers} concurrent start() | ${fmt(tp.e2e1, 0)} runs/s = ${fmt(3 * tp.e2e1, 0)} steps/s (${per(rounds.map((x) => x.e2e1.runsPerSec))}) |`);
     lines.push(`| 3-step no-op workflow, 2 worker processes | ${fmt(tp.e2e2, 0)} runs/s = ${fmt(3 * tp.e2e2, 0)} steps/s (${per(rounds.map((x) => x.e2e2.runsPerSec))}) |`);
     lines.push(`| runs/s ÷ raw jobs/s (1 worker; vs add+process / vs drain) | ${pct(tp.ratio1)} / ${pct(tp.ratio1Drain)} |`);
+    const cpu = {
+      rawNode: median(rounds.map((x) => x.raw.cpuUsPerJob.node)),
+      rawRedis: median(rounds.map((x) => x.raw.cpuUsPerJob.redis)),
+      starter: median(rounds.map((x) => x.e2e1.cpuUsPerRun.starter)),
+      worker: median(rounds.map((x) => x.e2e1.cpuUsPerRun.workers)),
+      redis: median(rounds.map((x) => x.e2e1.cpuUsPerRun.redis)),
+    };
+    lines.push(`| CPU per raw job: Node (adders + Worker) / Redis | ${fmt(cpu.rawNode, 0)} µs / ${fmt(cpu.rawRedis, 0)} µs |`);
+    lines.push(`| CPU per 3-step run (1 worker): start() callers / worker process / Redis | ${fmt(cpu.starter, 0)} µs / ${fmt(cpu.worker, 0)} µs / ${fmt(cpu.redis, 0)} µs |`);
     lines.push(`| resumeHook → next line (in-process worker, ${latency.warmWakeUps}/${latency.n} warm, ${latency.n} samples) | p50 ${fmt(latency.p50)} ms, p90 ${fmt(latency.p90)} ms, p99 ${fmt(latency.p99)} ms, max ${fmt(latency.max)} ms |`);
     lines.push('');
     lines.push('| prior events (mean measured warm / cold) | samples | warm p50 / max (ms) | cold p50 / max (ms) | cold / warm |');
@@ -553,7 +599,7 @@ async function main() {
       date: new Date().toISOString(),
       env: { node: process.version, redis: redisVersion, cpus: cpus().length, cpuModel: cpus()[0]?.model, privateRedis: !!launched },
       params: PARAMS,
-      throughput: { medians: tp, rounds },
+      throughput: { medians: tp, cpuMediansUs: cpu, rounds },
       resumeToNextLineMs: latency,
       wakeUpCostMs: history,
       targets,
