@@ -62,6 +62,8 @@ export function createKeyspace(prefix = 'wf') {
     runsByStatus: (status: RunStatus) => k('runs', 'status', status),
     /** ZSET: runs of one workflow by creation time. */
     runsByWorkflow: (workflowName: string) => k('runs', 'workflow', workflowName),
+    /** ZSET: finished runs under a retention setting, `["runId","workflowName"]` by the time their keys expire. */
+    runsExpiring: () => k('runs', 'expiring'),
     /** STRING: idempotency key -> run id. */
     idempotency: (key: string) => k('idem', key),
     /** Pub/sub channel announcing finished runs (message: run id). */
@@ -79,6 +81,8 @@ export function createKeyspace(prefix = 'wf') {
     statusKeys: () => RUN_STATUSES.map((s) => ks.runsByStatus(s)),
     /** Key templates (run id replaced by {@link RUN_ID_SLOT}) for scripts that find the run from a token. */
     runTemplates: () => ({
+      /** The workflow index, the workflow name in the slot. */
+      workflowIndex: ks.runsByWorkflow(RUN_ID_SLOT),
       run: ks.run(RUN_ID_SLOT),
       events: ks.runEvents(RUN_ID_SLOT),
       hooks: ks.runHooks(RUN_ID_SLOT),

@@ -26,6 +26,7 @@ export const SCRIPT_NAMES = [
   'completeWait',
   'cancelRun',
   'wakeRun',
+  'pruneRuns',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

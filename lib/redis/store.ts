@@ -147,6 +147,8 @@ export class Store {
     input: string;
     data: string;
     idempotencyKey?: string;
+    /** Keep the run's keys this long after it ends (unset: until deleted). */
+    retentionMs?: number;
   }): Promise<{ runId: string; created: boolean }> {
     const k = this.keys;
     const reply = await this.scripts.run(
@@ -160,7 +162,7 @@ export class Store {
         k.runsByWorkflow(p.workflowName),
         ...this.bullKeys,
       ],
-      [p.runId, p.workflowName, p.data, p.input, p.idempotencyKey ? '1' : '0', ...this.bullArgv],
+      [p.runId, p.workflowName, p.data, p.input, p.idempotencyKey ? '1' : '0', p.retentionMs ? String(p.retentionMs) : '', ...this.bullArgv],
     );
     if (reply[0] < 0) this.fail(reply, 'createRun', { runId: p.runId });
     return { runId: String(reply[1]), created: reply[0] === LuaCode.OK };
@@ -249,7 +251,10 @@ export class Store {
     const k = this.keys;
     const reply = await this.scripts.run(
       'commitReplay',
-      [k.run(runId), k.runEvents(runId), k.runSteps(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), k.runLease(runId), ...this.statusKeys],
+      [
+        k.run(runId), k.runEvents(runId), k.runSteps(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), k.runLease(runId),
+        ...this.statusKeys, k.runResumes(runId), k.runsExpiring(),
+      ],
       [epoch === null ? '' : String(epoch), JSON.stringify(ops), cursor, k.runFinishedChannel(), opts.strict ? '1' : '', opts.releaseOwner ?? ''],
     );
     if (reply[0] < 0) this.fail(reply, 'commitReplay', { runId });
@@ -262,10 +267,10 @@ export class Store {
    */
   async commitBatch(reqs: readonly CommitRequest[]): Promise<PromiseSettledResult<CommitReply>[]> {
     const k = this.keys;
-    const keys: string[] = [k.hooks(), ...this.statusKeys];
+    const keys: string[] = [k.hooks(), ...this.statusKeys, k.runsExpiring()];
     const argv: string[] = [k.runFinishedChannel()];
     for (const q of reqs) {
-      keys.push(k.run(q.runId), k.runEvents(q.runId), k.runSteps(q.runId), k.runWaits(q.runId), k.runHooks(q.runId), k.runLease(q.runId));
+      keys.push(k.run(q.runId), k.runEvents(q.runId), k.runSteps(q.runId), k.runWaits(q.runId), k.runHooks(q.runId), k.runLease(q.runId), k.runResumes(q.runId));
       argv.push(q.epoch === null ? '' : String(q.epoch), JSON.stringify(q.ops), q.cursor, q.opts?.strict ? '1' : '', q.opts?.releaseOwner ?? '');
     }
     const replies: any[] = await this.scripts.run('commitReplayBatch', keys, argv);
@@ -338,11 +343,21 @@ export class Store {
     const k = this.keys;
     const reply = await this.scripts.run(
       'cancelRun',
-      [k.run(runId), k.runEvents(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), ...this.statusKeys],
+      [k.run(runId), k.runEvents(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), ...this.statusKeys, k.runSteps(runId), k.runResumes(runId), k.runsExpiring()],
       [k.runFinishedChannel()],
     );
     if (reply[0] < 0) this.fail(reply, 'cancelRun', { runId });
     return reply[0] === LuaCode.OK;
+  }
+
+  /**
+   * Drops runs whose retention has passed from the run indexes (their keys
+   * have expired). Returns how many; call again while it returns `limit`.
+   */
+  async pruneExpiredRuns(limit = 500): Promise<number> {
+    const k = this.keys;
+    const t = this.templates;
+    return Number(await this.scripts.run('pruneRuns', [k.runsExpiring(), k.runsAll(), ...this.statusKeys], [t.run, t.workflowIndex, limit]));
   }
 
   /** The run hash, or null. */

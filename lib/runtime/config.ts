@@ -2,6 +2,7 @@
  * Process-wide configuration of the runtime API (`configure`) and the lazily
  * opened store it uses.
  */
+import ms from 'ms';
 import { InvalidArgumentError } from '../errors/errors.js';
 import { openConnection, type ConnectionInput } from '../redis/connection.js';
 import { isValidPrefix } from '../redis/keys.js';
@@ -19,6 +20,12 @@ export interface WorkflowConfig {
   maxPayloadBytes?: number;
   /** Public base URL used to build webhook URLs. Default `http://localhost:${PORT ?? 3000}`. */
   publicUrl?: string;
+  /**
+   * How long a finished run (its event log, record, step and hook state) is
+   * kept after it ends: `'30d'`, `'12h'` or milliseconds. Applies to the runs
+   * `start()` creates from then on. Default: kept until deleted.
+   */
+  retention?: string | number;
 }
 
 /** Default payload limit: 1 MiB. */
@@ -45,6 +52,23 @@ function checkConfig(cfg: WorkflowConfig): void {
   if (cfg.maxPayloadBytes !== undefined && !(Number.isInteger(cfg.maxPayloadBytes) && cfg.maxPayloadBytes > 0)) {
     throw new InvalidArgumentError('maxPayloadBytes must be a positive integer (bytes).');
   }
+  if (cfg.retention !== undefined) retentionMs(cfg.retention);
+}
+
+/** A retention setting in ms; throws InvalidArgumentError for anything but a positive duration. */
+export function retentionMs(retention: string | number): number {
+  let v: unknown = NaN;
+  try {
+    v = typeof retention === 'number' ? retention : typeof retention === 'string' ? ms(retention as ms.StringValue) : NaN;
+  } catch {
+    /* ms() throws on an empty string: reported below */
+  }
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1000) {
+    throw new InvalidArgumentError(
+      `Invalid retention ${JSON.stringify(retention)}: use a duration of at least one second, like '30d', '12h' or 86400000 (ms).`,
+    );
+  }
+  return v;
 }
 
 /**

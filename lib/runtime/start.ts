@@ -2,7 +2,7 @@
 import { InvalidArgumentError, WorkflowNotRegisteredError } from '../errors/errors.js';
 import { getWorkflow, type Workflow } from '../authoring/registry.js';
 import { serializeLimited } from '../serialization/codec.js';
-import { getConfig, getStore } from './config.js';
+import { getConfig, getStore, retentionMs } from './config.js';
 import { newRunId } from './ids.js';
 import { Run } from './run.js';
 import { assertRunId } from './validate.js';
@@ -41,6 +41,7 @@ export async function start<Args extends unknown[], R>(
     input,
     data,
     idempotencyKey: opts.idempotencyKey,
+    retentionMs: getConfig().retention === undefined ? undefined : retentionMs(getConfig().retention!),
   });
   return new Run<R>(runId);
 }

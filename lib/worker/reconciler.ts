@@ -7,6 +7,8 @@
  *   started, and has no replay job → woken;
  * - a sleep still waiting → its timer job is re-added (deterministic id: no-op if present);
  * - a step waiting for delivery → its step job is re-added (same).
+ *
+ * It also drops finished runs whose retention has passed from the run indexes.
  */
 import type { Store } from '../redis/store.js';
 import { scheduleStep, scheduleTimer } from './scheduling.js';
@@ -16,11 +18,17 @@ export interface ReconcileReport {
   woken: number;
   timers: number;
   steps: number;
+  /** Finished runs dropped from the run indexes after their retention. */
+  pruned: number;
 }
 
 /** One pass over the pending and running runs. */
 export async function reconcile(store: Store): Promise<ReconcileReport> {
-  const report: ReconcileReport = { scanned: 0, woken: 0, timers: 0, steps: 0 };
+  const report: ReconcileReport = { scanned: 0, woken: 0, timers: 0, steps: 0, pruned: 0 };
+  for (let n = 500; n === 500; ) {
+    n = await store.pruneExpiredRuns(500);
+    report.pruned += n;
+  }
   for (const status of ['pending', 'running'] as const) {
     for (let start = 0; ; start += 200) {
       const ids = await store.runIdsByStatus(status, start, 200);

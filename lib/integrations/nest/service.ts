@@ -48,6 +48,7 @@ export class WorkflowService implements OnModuleInit, BeforeApplicationShutdown,
       prefix: options.prefix,
       maxPayloadBytes: options.maxPayloadBytes,
       publicUrl: options.publicUrl,
+      retention: options.retention,
     });
   }
 

@@ -5,6 +5,7 @@
 
   KEYS[1] run hash   KEYS[2] run stream   KEYS[3] waits   KEYS[4] run hooks
   KEYS[5] token hash KEYS[6..10] status indexes
+  KEYS[11] steps     KEYS[12] run resumes   KEYS[13] expiring runs index
   ARGV[1] run-finished channel
 
   Returns {0, eventId} | {1} already cancelled | {-1} no run
@@ -23,5 +24,5 @@ if not status then return { ERR_RUN_NOT_FOUND } end
 if status == 'cancelled' then return { 1 } end
 if TERMINAL[status] then return { ERR_ENTITY_CONFLICT, status } end
 local id = finishRun(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], statusKeyMap(6), runId, status, 'cancelled',
-  'run_cancelled', sjData({}), {}, ARGV[1], nowMs())
+  'run_cancelled', sjData({}), {}, ARGV[1], nowMs(), { steps = KEYS[11], resumes = KEYS[12], expiring = KEYS[13] })
 return { OK, id }

@@ -14,6 +14,7 @@
   KEYS[1] run hash     KEYS[2] run stream   KEYS[3] steps   KEYS[4] waits
   KEYS[5] run hooks    KEYS[6] token hash   KEYS[7] replay lease
   KEYS[8..12] status indexes (pending, running, completed, failed, cancelled)
+  KEYS[13] run resumes   KEYS[14] expiring runs index (retention: see includes/finishRun.lua)
   ARGV[1] epoch ('' = not fenced: store-level callers and tests)
   ARGV[2] ops (JSON array, see lib/redis/store-types.ts CommitOp)
   ARGV[3] the caller's cursor: last event id it consumed ('' = return no events)
@@ -37,4 +38,4 @@
 --- @include "commitRun"
 
 return commitRun(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], statusKeyMap(8),
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], nowMs())
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], nowMs(), KEYS[13], KEYS[14])

@@ -10,7 +10,8 @@
   ARGV[1]  run id              ARGV[2]  workflow name
   ARGV[3]  event data (superjson {workflowName, input})
   ARGV[4]  input (superjson)   ARGV[5]  '1' when an idempotency key is set
-  ARGV[6..15] BullMQ job template (10 values, see includes/enqueueReplay.lua)
+  ARGV[6]  retention after the run ends, ms ('' = kept until deleted; see includes/finishRun.lua)
+  ARGV[7..16] BullMQ job template (10 values, see includes/enqueueReplay.lua)
 
   Returns {0, runId} created | {1, runId} already existed (nothing written)
           | {-3, existingWorkflowName} the run id belongs to another workflow
@@ -37,6 +38,8 @@ end
 local now = nowMs()
 redis.call('HSET', runKey, 'runId', runId, 'workflowName', workflowName, 'status', 'pending',
   'input', ARGV[4], 'createdAt', now, 'updatedAt', now, 'epoch', 0)
+if ARGV[6] ~= '' then redis.call('HSET', runKey, 'retainMs', ARGV[6]) end
+if ARGV[5] == '1' then redis.call('HSET', runKey, 'idem', KEYS[3]) end
 appendEvent(streamKey, runKey, 'run_created', '', ARGV[3], now)
 redis.call('ZADD', KEYS[4], now, runId)
 redis.call('ZADD', KEYS[5], now, runId)

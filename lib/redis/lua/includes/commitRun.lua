@@ -2,7 +2,7 @@
 -- for the ops, the cursor, strict and the lease release. Returns the reply
 -- table {0, resultsJSON, unseen, now, released} or {errorCode, ...}.
 local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hooksKey, leaseKey, statusKeys,
-                         epoch, opsJson, cursor, channel, strict, owner, now)
+                         epoch, opsJson, cursor, channel, strict, owner, now, resumesKey, expiringKey)
   local r = redis.call('HMGET', runKey, 'status', 'runId', 'epoch')
   local status, runId = r[1], r[2]
   if not status then return { ERR_RUN_NOT_FOUND } end
@@ -129,7 +129,7 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
       local fields = { output = op.out }
       if t == 'run_failed' then to = 'failed'; fields = { error = op.err } end
       res.id = finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, status, to,
-        t, op.d, fields, channel, now)
+        t, op.d, fields, channel, now, { steps = stepsKey, resumes = resumesKey, expiring = expiringKey })
       finished = true
     else
       return redis.error_reply('WFR_BAD_OP ' .. tostring(t))
