@@ -189,7 +189,8 @@ export class Execution {
     for (const c of this.order) {
       if (c.kind === 'hook' && c.created && !c.disposedLogged && !c.conflict) return true;
       if (c.kind === 'wait' && c.created && !c.completed) return true;
-      if (c.kind === 'step' && c.created && c.mode === 'queue' && c.status !== 'done') return true;
+      // A queued step, or an inline one whose retry went to the step queue (pending again).
+      if (c.kind === 'step' && c.created && c.status !== 'done' && (c.mode === 'queue' || c.status === 'pending')) return true;
     }
     return false;
   }

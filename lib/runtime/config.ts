@@ -55,6 +55,9 @@ function checkConfig(cfg: WorkflowConfig): void {
   if (cfg.retention !== undefined) retentionMs(cfg.retention);
 }
 
+/** Longest retention (100 years): Redis refuses expiry times much further out. */
+const MAX_RETENTION_MS = 100 * 365 * 24 * 3600 * 1000;
+
 /** A retention setting in ms; throws InvalidArgumentError for anything but a positive duration. */
 export function retentionMs(retention: string | number): number {
   let v: unknown = NaN;
@@ -63,9 +66,9 @@ export function retentionMs(retention: string | number): number {
   } catch {
     /* ms() throws on an empty string: reported below */
   }
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1000) {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1000 || v > MAX_RETENTION_MS) {
     throw new InvalidArgumentError(
-      `Invalid retention ${JSON.stringify(retention)}: use a duration of at least one second, like '30d', '12h' or 86400000 (ms).`,
+      `Invalid retention ${JSON.stringify(retention)}: use a duration from one second to 100 years, like '30d', '12h' or 86400000 (ms).`,
     );
   }
   return v;

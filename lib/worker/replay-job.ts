@@ -165,9 +165,21 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
   /** Results fed ahead, to commit with the next intents. */
   let ahead: CommitOp[] = [];
   for (let round = 0; ; round++) {
-    if (held.lost) throw new FencedError('replay lease lost');
-    if (round > 0 && ahead.length === 0 && ctx.isClosing?.() && !ex.finished) {
-      // Draining: do not start the next step here; another worker continues the run.
+    if (held.lost && !held.released) {
+      // The lease expired under us (a long inline step) or was taken over. Results of steps
+      // that ran are still worth keeping (the epoch fences the write); then whoever holds
+      // or takes the run continues it.
+      if (ahead.length > 0) await commits.commit(runId, epoch, ahead);
+      await store.wakeRun(runId);
+      throw new FencedError('replay lease lost');
+    }
+    if (round > 0 && ctx.isClosing?.() && !ex.finished) {
+      // Draining: do not start the next step here; another worker continues the run
+      // (from the log: what the code did after results fed ahead is not kept).
+      if (ahead.length > 0) {
+        await commits.commit(runId, epoch, ahead);
+        return { fed, restart: true };
+      }
       await store.wakeRun(runId);
       return { fed, restart: false };
     }
@@ -176,7 +188,13 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
     recovering = false;
     const ops = ahead.length > 0 ? [...ahead, ...intents.ops] : intents.ops;
     if (ops.length === 0) return { fed, restart: false };
-    const last = intents.inline.length === 0 && !held.released;
+    if (held.released) {
+      // The last commit released the lease, and what it recorded let the code go on
+      // (a sleep already due, a hook conflict): the next replay commits the rest.
+      await store.wakeRun(runId);
+      return { fed, restart: false };
+    }
+    const last = intents.inline.length === 0;
     let reply;
     try {
       reply = await commits.commit(runId, epoch, ops, ex.cursor, { strict: ahead.length > 0, releaseOwner: last ? owner : undefined });

@@ -9,7 +9,7 @@
  */
 import { expect } from 'chai';
 import type { Job } from 'bullmq';
-import { createHook, defineStep, defineWorkflow, getWorkflowMetadata } from 'workflow-redis';
+import { createHook, defineStep, defineWorkflow, getWorkflowMetadata, sleep } from 'workflow-redis';
 import { closeWorkflowClient, configure, getHookByToken, getRun, resumeHook, start } from 'workflow-redis/api';
 import { createWorker, type WorkflowWorker } from 'workflow-redis/worker';
 import { getStore } from '../../lib/runtime/config.js';
@@ -50,6 +50,13 @@ const threeTicks = defineWorkflow(`${N}.three`, async () => {
   const b = await tick(2);
   const c = await tick(3);
   return a + b + c;
+});
+
+const afterDueSleep = defineWorkflow(`${N}.due-sleep`, async (token: string) => {
+  await sleep(0); // due at once: wait_created and wait_completed go in one commit, which releases the lease
+  const a = await tick(7);
+  const p = await createHook<string>({ token });
+  return [a, p];
 });
 
 describe('engine: inline steps fed ahead of their commit', function () {
@@ -101,6 +108,33 @@ describe('engine: inline steps fed ahead of their commit', function () {
       'hook_received hook_1',
       'run_completed',
     ]);
+  });
+
+  it('a commit that released the lease and let the code go on (a sleep already due): the next replay commits the rest', async () => {
+    const token = `${N}:due:${Math.random().toString(36).slice(2)}`;
+    const worker = await createWorker({ workflows: [afterDueSleep], connection: redis.url, prefix, reconcileIntervalMs: 0, logger: () => undefined });
+    workers.push(worker);
+    const run = await start(afterDueSleep, [token]);
+    await waitFor(() => getHookByToken(token), { what: 'the run to suspend on its hook' });
+    const store = await getStore();
+    expect(await eventLines(run)).to.deep.equal([
+      'run_created',
+      'run_started',
+      'wait_created wait_1',
+      'wait_completed wait_1',
+      'step_created step_1',
+      'step_started step_1',
+      'step_completed step_1',
+      'hook_created hook_1',
+    ]);
+    expect(executions.get(run.runId), 'the step ran once').to.deep.equal(['tick 7']);
+    await waitFor(async () => (await store.client.exists(store.keys.runLease(run.runId))) === 0, { what: 'the lease to be released' });
+    // Nothing left for the reconciler: the replay recorded that it consumed the whole log.
+    const rec = await store.getRun(run.runId);
+    expect(rec?.seen).to.equal(await store.lastEventId(run.runId));
+    expect((await worker.reconcile()).woken).to.equal(0);
+    await resumeHook(token, 'ok');
+    expect(await run.returnValue).to.deep.equal([70, 'ok']);
   });
 
   it('an event appended while results were fed ahead: the results are committed alone and the run replays from its log', async () => {

@@ -17,6 +17,7 @@ import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/re
 import { adminClient, claimHook, completeRun, rejectionOf, settledStore } from './helpers.js';
 
 const kept = defineWorkflow('retention.kept', async () => 1);
+const other = defineWorkflow('retention.other', async () => 2);
 
 describe('retention of finished runs', function () {
   this.timeout(20_000);
@@ -103,16 +104,19 @@ describe('retention of finished runs', function () {
     expect(await admin.zcard(store.keys.runsExpiring())).to.equal(1);
   });
 
-  it('a run id used again after the old run expired keeps its new index entries', async () => {
+  it('a run id used again (by another workflow) after the old run expired: only the old run\'s index entries go', async () => {
     await setUp('1s');
     const runId = newRunId();
     await start(kept, [], { runId });
     await completeRun(store, runId);
     await waitFor(async () => (await admin.exists(store.keys.run(runId))) === 0, { what: 'the run to expire', timeoutMs: 5000 });
-    await start(kept, [], { runId });
+    await start(other, [], { runId });
     expect(await store.pruneExpiredRuns()).to.equal(1);
     expect(await admin.zscore(store.keys.runsAll(), runId)).to.not.equal(null);
     expect(await admin.zscore(store.keys.runsByStatus('pending'), runId)).to.not.equal(null);
+    expect(await admin.zscore(store.keys.runsByWorkflow('retention.other'), runId)).to.not.equal(null);
+    expect(await admin.zscore(store.keys.runsByStatus('completed'), runId), 'the old run was completed').to.equal(null);
+    expect(await admin.zscore(store.keys.runsByWorkflow('retention.kept'), runId), 'the old run was another workflow').to.equal(null);
     expect((await store.getRun(runId))?.status).to.equal('pending');
   });
 
@@ -136,7 +140,7 @@ describe('retention of finished runs', function () {
   it('refuses a retention that is not a duration of at least one second, and keeps the configuration', async () => {
     await setUp();
     const before = getConfig();
-    for (const bad of ['soon', '', 10, -5, 1.5e3 + 0.5, '0s'] as (string | number)[]) {
+    for (const bad of ['soon', '', 10, -5, 1.5e3 + 0.5, '0s', 1e17, '1000y'] as (string | number)[]) {
       const err = (() => {
         try {
           configure({ connection: redis.url, retention: bad });

@@ -1,7 +1,8 @@
 --[[
   Drops runs whose retention has passed from the run indexes (their keys have
-  expired by then: includes/finishRun.lua set the TTLs). A run id that was
-  used again by a new run meanwhile keeps its index entries.
+  expired by then: includes/finishRun.lua set the TTLs). When the run id names
+  a new run meanwhile, only the old run's entries the new one does not share
+  (another status, another workflow) are dropped.
 
   KEYS[1] expiring runs index   KEYS[2] all runs index
   KEYS[3..7] status indexes (pending, running, completed, failed, cancelled)
@@ -13,14 +14,23 @@
 --- @include "now"
 --- @include "fillTemplate"
 
+local STATUSES = { 'pending', 'running', 'completed', 'failed', 'cancelled' }
+
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs(), 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(due) do
   local e = cjson.decode(member)
   local runId, workflowName = e[1], e[2]
-  if redis.call('EXISTS', fillTemplate(ARGV[1], runId)) == 0 then
+  local live = redis.call('HMGET', fillTemplate(ARGV[1], runId), 'status', 'workflowName')
+  if not live[1] then
     redis.call('ZREM', KEYS[2], runId)
     for i = 3, 7 do redis.call('ZREM', KEYS[i], runId) end
     if workflowName ~= '' then redis.call('ZREM', fillTemplate(ARGV[2], workflowName), runId) end
+  else
+    -- The id names a new run now: drop only the old run's entries the new one does not share.
+    for i, status in ipairs(STATUSES) do
+      if status ~= live[1] then redis.call('ZREM', KEYS[2 + i], runId) end
+    end
+    if workflowName ~= '' and workflowName ~= live[2] then redis.call('ZREM', fillTemplate(ARGV[2], workflowName), runId) end
   end
   redis.call('ZREM', KEYS[1], member)
 end
