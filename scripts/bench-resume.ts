@@ -394,14 +394,14 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
     const enqueueCall = /^enqueueReplay\(runId, now\)\s*$/m;
     const head = cut >= 0 ? full.slice(0, cut) : '';
     const lookup = `${lookupLine}\nlocal hook = cjson.decode(rec)\n`;
-    const enq = `local nk, b = #KEYS, #ARGV - 10\nlocal k = {}\nfor i = nk - 8, nk do k[#k + 1] = KEYS[i] end\nlocal runId = hook.runId\n`;
+    const enq = `local nk, p = #KEYS, templateParts()\nlocal k = {}\nfor i = nk - 8, nk do k[#k + 1] = KEYS[i] end\nlocal runId = hook.runId\n`;
     // The job assembly of includes/enqueueReplay.lua (template parts joined with the run id and time), without the BullMQ add.
     const assemble =
-      'local x, y = cmsgpack.pack(ARGV[b + 5] .. runId .. ARGV[b + 6]), cmsgpack.pack(nowMs())\n' +
-      "if ARGV[b + 4] == 't' then x, y = y, x end\n" +
-      'local a = ARGV[b + 1] .. x .. ARGV[b + 2] .. y .. ARGV[b + 3]\n' +
-      'local d = ARGV[b + 7] .. runId .. ARGV[b + 8]\n' +
-      'local o = ARGV[b + 9] .. cmsgpack.pack(runId) .. ARGV[b + 10]\n';
+      'local x, y = cmsgpack.pack(p[5] .. runId .. p[6]), cmsgpack.pack(nowMs())\n' +
+      "if p[4] == 't' then x, y = y, x end\n" +
+      'local a = p[1] .. x .. p[2] .. y .. p[3]\n' +
+      'local d = p[7] .. runId .. p[8]\n' +
+      'local o = p[9] .. cmsgpack.pack(runId) .. p[10]\n';
     const lua: Record<string, string | undefined> = {
       'resumeHook script (full)': full,
       'token lookup + cjson.decode only': cut >= 0 ? `${head}${lookup}return 1` : undefined,

@@ -65,19 +65,28 @@ export interface ReplayJobTemplate {
   /** BullMQ's 9 keys of the workflow queue. */
   keys: string[];
   /**
-   * The {@link TEMPLATE_ARGC} values enqueueReplay reads, the job's packed
+   * The {@link TEMPLATE_ARGC} values enqueueReplay reads: the job's packed
    * args, data and opts cut around the places that vary per job (Lua only
-   * concatenates): args head, middle and tail around the packed
-   * deduplication key and timestamp; their order ('d' = key first, 't' =
-   * timestamp first); the deduplication key before and after the run id; the
-   * job data (JSON) before and after the run id; the packed opts before and
-   * after the packed run id.
+   * concatenates), as one buffer of ten parts and their byte lengths
+   * ('n1,...,n10'; two values, not ten: every argument costs the caller more
+   * than the bytes it carries). The parts: args head, middle and tail around
+   * the packed deduplication key and timestamp; their order ('d' = key first,
+   * 't' = timestamp first); the deduplication key before and after the run
+   * id; the job data (JSON) before and after the run id; the packed opts
+   * before and after the packed run id.
    */
   argv: (string | Buffer)[];
 }
 
 /** How many ARGV values the job template takes (at the end of a script's ARGV). */
-export const TEMPLATE_ARGC = 10;
+export const TEMPLATE_ARGC = 2;
+
+/** The ten parts of a template's packed values (see {@link ReplayJobTemplate.argv}). */
+export function templateParts(argv: readonly (string | Buffer)[]): Buffer[] {
+  const [blob, lengths] = argv as [Buffer, string];
+  let at = 0;
+  return lengths.split(',').map((n) => blob.subarray(at, (at += Number(n))));
+}
 
 // Same encoding options as BullMQ's own packer; used only to find byte patterns in its output.
 const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true });
@@ -142,20 +151,21 @@ export async function captureReplayJobTemplate(queue: Queue): Promise<ReplayJobT
   const iSlot = opts.indexOf(encSlot);
   const [dataHead, dataTail] = data.split(RUN_ID_PLACEHOLDER) as [string, string];
   const [dedupHead, dedupTail] = dedupTemplate.split(RUN_ID_PLACEHOLDER) as [string, string];
+  const parts = [
+    args.subarray(0, i1),
+    args.subarray(i1 + first.length, i2),
+    args.subarray(i2 + second.length),
+    Buffer.from(at.d < at.t ? 'd' : 't'),
+    Buffer.from(dedupHead),
+    Buffer.from(dedupTail),
+    Buffer.from(dataHead),
+    Buffer.from(dataTail),
+    opts.subarray(0, iSlot),
+    opts.subarray(iSlot + encSlot.length),
+  ];
   return {
     keys: a.slice(0, 9).map(String),
-    argv: [
-      args.subarray(0, i1),
-      args.subarray(i1 + first.length, i2),
-      args.subarray(i2 + second.length),
-      at.d < at.t ? 'd' : 't',
-      dedupHead,
-      dedupTail,
-      dataHead,
-      dataTail,
-      opts.subarray(0, iSlot),
-      opts.subarray(iSlot + encSlot.length),
-    ],
+    argv: [Buffer.concat(parts), parts.map((p) => p.length).join(',')],
   };
 }
 

@@ -5,18 +5,29 @@
 -- around those places, so that here they are only joined again with this
 -- run's id and the server time (msgpack is self-delimiting: a whole encoded
 -- value is swapped for another, the buffer stays valid).
--- Layout: the last 9 KEYS are BullMQ's; the last 10 ARGV are the template:
+-- Layout: the last 9 KEYS are BullMQ's; the last 2 ARGV are the template: its
+-- ten parts in one string and their byte lengths ('n1,...,n10'). The parts:
 -- args head, middle, tail; order ('d': dedup key first, 't': timestamp first);
 -- dedup key head, tail; data head, tail; opts head, tail.
+local function templateParts()
+  local blob, p, at = ARGV[#ARGV - 1], {}, 1
+  for n in string.gmatch(ARGV[#ARGV], '%d+') do
+    local len = tonumber(n)
+    p[#p + 1] = string.sub(blob, at, at + len - 1)
+    at = at + len
+  end
+  return p
+end
+
 local function enqueueReplay(runId, now)
-  local nk, b = #KEYS, #ARGV - 10
+  local nk, p = #KEYS, templateParts()
   local k = {}
   for i = nk - 8, nk do k[#k + 1] = KEYS[i] end
-  local x, y = cmsgpack.pack(ARGV[b + 5] .. runId .. ARGV[b + 6]), cmsgpack.pack(now)
-  if ARGV[b + 4] == 't' then x, y = y, x end
-  local args = ARGV[b + 1] .. x .. ARGV[b + 2] .. y .. ARGV[b + 3]
-  local data = ARGV[b + 7] .. runId .. ARGV[b + 8]
-  local opts = ARGV[b + 9] .. cmsgpack.pack(runId) .. ARGV[b + 10]
+  local x, y = cmsgpack.pack(p[5] .. runId .. p[6]), cmsgpack.pack(now)
+  if p[4] == 't' then x, y = y, x end
+  local args = p[1] .. x .. p[2] .. y .. p[3]
+  local data = p[7] .. runId .. p[8]
+  local opts = p[9] .. cmsgpack.pack(runId) .. p[10]
   local jobId = bullAddStandardJob(k, { args, data, opts })
   if type(jobId) == 'number' and jobId < 0 then
     return redis.error_reply('WFR_QUEUE_ADD_FAILED ' .. jobId)
