@@ -65,11 +65,11 @@ export interface ReplayJobTemplate {
   /** BullMQ's 9 keys of the workflow queue. */
   keys: string[];
   /**
-   * The {@link TEMPLATE_ARGC} values enqueueReplay reads: the job's packed
+   * The {@link TEMPLATE_ARGC} value enqueueReplay reads: the job's packed
    * args, data and opts cut around the places that vary per job (Lua only
-   * concatenates), as one buffer of ten parts and their byte lengths
-   * ('n1,...,n10'; two values, not ten: every argument costs the caller more
-   * than the bytes it carries). The parts: args head, middle and tail around
+   * concatenates), as one buffer of ten parts, each after its byte length
+   * (2 bytes, big-endian). One value, not ten: every argument costs the
+   * caller more than the bytes it carries. The parts: args head, middle and tail around
    * the packed deduplication key and timestamp; their order ('d' = key first,
    * 't' = timestamp first); the deduplication key before and after the run
    * id; the job data (JSON) before and after the run id; the packed opts
@@ -79,13 +79,18 @@ export interface ReplayJobTemplate {
 }
 
 /** How many ARGV values the job template takes (at the end of a script's ARGV). */
-export const TEMPLATE_ARGC = 2;
+export const TEMPLATE_ARGC = 1;
 
-/** The ten parts of a template's packed values (see {@link ReplayJobTemplate.argv}). */
+/** The ten parts of a template's packed value (see {@link ReplayJobTemplate.argv}). */
 export function templateParts(argv: readonly (string | Buffer)[]): Buffer[] {
-  const [blob, lengths] = argv as [Buffer, string];
-  let at = 0;
-  return lengths.split(',').map((n) => blob.subarray(at, (at += Number(n))));
+  const blob = argv[0] as Buffer;
+  const parts: Buffer[] = [];
+  for (let at = 0; at < blob.length; ) {
+    const len = blob.readUInt16BE(at);
+    parts.push(blob.subarray(at + 2, at + 2 + len));
+    at += 2 + len;
+  }
+  return parts;
 }
 
 // Same encoding options as BullMQ's own packer; used only to find byte patterns in its output.
@@ -163,9 +168,10 @@ export async function captureReplayJobTemplate(queue: Queue): Promise<ReplayJobT
     opts.subarray(0, iSlot),
     opts.subarray(iSlot + encSlot.length),
   ];
+  if (parts.some((p) => p.length > 0xffff)) throw new Error('bullmq contract changed: a replay job template part is over 64 KiB.');
   return {
     keys: a.slice(0, 9).map(String),
-    argv: [Buffer.concat(parts), parts.map((p) => p.length).join(',')],
+    argv: [Buffer.concat(parts.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p]))],
   };
 }
 

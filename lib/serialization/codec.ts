@@ -110,6 +110,41 @@ function check(value: unknown, path: Path, seen: Set<object>): boolean {
   return plain;
 }
 
+/**
+ * The common case first: plain JSON data (an API payload, step arguments),
+ * checked with no allocation but the list of objects seen. `false` means
+ * "not shown plain here" (another type, a shared reference, very deep or
+ * large), and {@link check} then decides and reports what is wrong.
+ */
+function plainJson(value: unknown, seen: object[], depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > 32 || seen.length > 256 || seen.includes(value)) return false;
+  seen.push(value);
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!plainJson(value[i], seen, depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(value).length > 0) return false;
+  for (const k in value) {
+    if (k === '__proto__' || !Object.prototype.hasOwnProperty.call(value, k)) return false;
+    if (!plainJson((value as Record<string, unknown>)[k], seen, depth + 1)) return false;
+  }
+  return true;
+}
+
 function stringify(value: unknown, plain: boolean, what: string): string {
   if (plain) return `{"json":${JSON.stringify(value)}}`;
   try {
@@ -121,7 +156,7 @@ function stringify(value: unknown, plain: boolean, what: string): string {
 
 /** Serialises a value to superjson text, refusing what would not round-trip. */
 export function serialize(value: unknown, what = 'value'): string {
-  return stringify(value, check(value, [what], new Set()), what);
+  return stringify(value, plainJson(value, [], 0) || check(value, [what], new Set()), what);
 }
 
 /**
@@ -130,7 +165,7 @@ export function serialize(value: unknown, what = 'value'): string {
  * still name the value itself (`payload.items[2]`, not `payload.payload...`).
  */
 export function serializeLimited(value: unknown, limit: number, what = 'payload', wrapKey?: string): string {
-  const plain = check(value, [what], new Set());
+  const plain = plainJson(value, [], 0) || check(value, [what], new Set());
   const text = wrapKey === undefined ? stringify(value, plain, what) : stringify({ [wrapKey]: value }, plain, what);
   // A UTF-16 unit is at most 3 UTF-8 bytes: most payloads need no byte count.
   if (text.length * 3 <= limit) return text;

@@ -11,7 +11,7 @@
   ARGV[3]  event data (superjson {workflowName, input})
   ARGV[4]  input (superjson)   ARGV[5]  '1' when an idempotency key is set
   ARGV[6]  retention after the run ends, ms ('' = kept until deleted; see includes/finishRun.lua)
-  ARGV[7..8] BullMQ job template (2 values, see includes/enqueueReplay.lua)
+  ARGV[7] BullMQ job template (1 value, see includes/enqueueReplay.lua)
 
   Returns {0, runId} created | {1, runId} already existed (nothing written)
           | {-3, existingWorkflowName} the run id belongs to another workflow

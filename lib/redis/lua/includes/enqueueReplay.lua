@@ -5,16 +5,17 @@
 -- around those places, so that here they are only joined again with this
 -- run's id and the server time (msgpack is self-delimiting: a whole encoded
 -- value is swapped for another, the buffer stays valid).
--- Layout: the last 9 KEYS are BullMQ's; the last 2 ARGV are the template: its
--- ten parts in one string and their byte lengths ('n1,...,n10'). The parts:
--- args head, middle, tail; order ('d': dedup key first, 't': timestamp first);
--- dedup key head, tail; data head, tail; opts head, tail.
+-- Layout: the last 9 KEYS are BullMQ's; the last ARGV is the template: its ten
+-- parts, each after its length (2 bytes, big-endian). The parts: args head,
+-- middle, tail; order ('d': dedup key first, 't': timestamp first); dedup key
+-- head, tail; data head, tail; opts head, tail.
 local function templateParts()
-  local blob, p, at = ARGV[#ARGV - 1], {}, 1
-  for n in string.gmatch(ARGV[#ARGV], '%d+') do
-    local len = tonumber(n)
-    p[#p + 1] = string.sub(blob, at, at + len - 1)
-    at = at + len
+  local blob, p, at = ARGV[#ARGV], {}, 1
+  for i = 1, 10 do
+    local hi, lo = string.byte(blob, at, at + 1)
+    local len = hi * 256 + lo
+    p[i] = string.sub(blob, at + 2, at + 1 + len)
+    at = at + 2 + len
   end
   return p
 end
