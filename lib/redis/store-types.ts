@@ -108,6 +108,8 @@ export interface CommitReply {
   now: number;
   /** The lease was released with the commit. */
   released: boolean;
+  /** With {@link CommitOptions.start}: the epoch the run's lease now has (it fences the replay's later commits). */
+  epoch?: number;
 }
 
 /** One run's commit in a batch (Store.commitBatch). */
@@ -125,6 +127,23 @@ export interface CommitOptions {
   strict?: boolean;
   /** Release this owner's lease with the commit (kept when unseen events come back). */
   releaseOwner?: string;
+  /**
+   * A new run's first commit: take its lease and append run_started first
+   * (commit with epoch null). Refused with StaleCommitError, writing nothing,
+   * unless nobody has started the run yet. The run_started event comes first
+   * in the reply's `events`.
+   */
+  start?: StartSpec;
+}
+
+/** What a new run's first commit records about its start (see {@link CommitOptions.start}). */
+export interface StartSpec {
+  /** Lease owner (unique per job attempt). */
+  owner: string;
+  /** Lease time to live, ms. */
+  ttlMs: number;
+  /** The worker's clock when the workflow code began: the run's startedAt and its workflow clock. */
+  startedAt: number;
 }
 
 /** A step's state in the steps hash (see commitReplay.lua). */

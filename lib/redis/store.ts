@@ -9,7 +9,8 @@ import { LuaCode, luaError } from '../errors/lua-codes.js';
 import { createKeyspace, QUEUE_NAMES, type Keyspace, type RunStatus } from './keys.js';
 import { ScriptRunner } from './scripts.js';
 import { captureReplayJobTemplate, type ReplayJobTemplate } from '../queue/bullmq-contract.js';
-import type { CommitOp, CommitOptions, CommitReply, CommitRequest, CommitResult, EventType, HookRecord, RunRecord, StepState, StoredEvent, WaitState } from './store-types.js';
+import { startHintJobData } from '../queue/replay-job-data.js';
+import type { CommitOp, CommitOptions, CommitReply, CommitRequest, CommitResult, EventType, HookRecord, RunRecord, StartSpec, StepState, StoredEvent, WaitState } from './store-types.js';
 
 /** Options of a {@link Store}. */
 export interface StoreOptions {
@@ -41,15 +42,24 @@ export function parseStreamEntries(entries: [string, string[]][]): StoredEvent[]
 }
 
 /** Parses a commitReplay reply {0, resultsJSON, unseen, now, released}. */
-function commitReply(reply: any[], ops: CommitOp[]): CommitReply {
+function commitReply(reply: any[], ops: CommitOp[], start?: StartSpec): CommitReply {
   const parsed = JSON.parse(reply[1]);
   const results: CommitResult[] = Array.isArray(parsed) ? parsed : [];
   const now = Number(reply[3]);
   const unseen = parseStreamEntries(reply[2] ?? []);
   const own = ops.map((op, i) => ownEvent(op, results[i], now));
   const events = unseen.concat(own.filter((e): e is StoredEvent => e !== undefined));
-  return { results, unseen, own, events, now, released: reply[4] === 1 };
+  const out: CommitReply = { results, unseen, own, events, now, released: reply[4] === 1 };
+  if (start && reply[6]) {
+    // run_started, appended by the same script before the ops (includes/startRun.lua)
+    events.unshift({ eventId: String(reply[6]), type: 'run_started', correlationId: '', data: '{"json":{}}', createdAt: now, wc: start.startedAt });
+    out.epoch = Number(reply[5]);
+  }
+  return out;
 }
+
+/** ARGV form of a start spec ('' = none). */
+const startArg = (s: StartSpec | undefined) => (s ? `${s.ttlMs}:${s.startedAt}:${s.owner}` : '');
 
 /** The event a committed op appended, rebuilt from the op and its result (commitReplay.lua does not read them back). */
 function ownEvent(op: CommitOp, res: CommitResult | undefined, now: number): StoredEvent | undefined {
@@ -162,7 +172,10 @@ export class Store {
         k.runsByWorkflow(p.workflowName),
         ...this.bullKeys,
       ],
-      [p.runId, p.workflowName, p.data, p.input, p.idempotencyKey ? '1' : '0', p.retentionMs ? String(p.retentionMs) : '', ...this.bullArgv],
+      [
+        p.runId, p.workflowName, p.data, p.input, p.idempotencyKey ? '1' : '0', p.retentionMs ? String(p.retentionMs) : '',
+        startHintJobData(p.runId, p.workflowName, p.input), ...this.bullArgv,
+      ],
     );
     if (reply[0] < 0) this.fail(reply, 'createRun', { runId: p.runId });
     return { runId: String(reply[1]), created: reply[0] === LuaCode.OK };
@@ -255,10 +268,10 @@ export class Store {
         k.run(runId), k.runEvents(runId), k.runSteps(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), k.runLease(runId),
         ...this.statusKeys, k.runResumes(runId), k.runsExpiring(),
       ],
-      [epoch === null ? '' : String(epoch), JSON.stringify(ops), cursor, k.runFinishedChannel(), opts.strict ? '1' : '', opts.releaseOwner ?? ''],
+      [epoch === null ? '' : String(epoch), JSON.stringify(ops), cursor, k.runFinishedChannel(), opts.strict ? '1' : '', opts.releaseOwner ?? '', startArg(opts.start)],
     );
     if (reply[0] < 0) this.fail(reply, 'commitReplay', { runId });
-    return commitReply(reply, ops);
+    return commitReply(reply, ops, opts.start);
   }
 
   /**
@@ -271,14 +284,16 @@ export class Store {
     const argv: string[] = [k.runFinishedChannel()];
     for (const q of reqs) {
       keys.push(k.run(q.runId), k.runEvents(q.runId), k.runSteps(q.runId), k.runWaits(q.runId), k.runHooks(q.runId), k.runLease(q.runId), k.runResumes(q.runId));
-      argv.push(q.epoch === null ? '' : String(q.epoch), JSON.stringify(q.ops), q.cursor, q.opts?.strict ? '1' : '', q.opts?.releaseOwner ?? '');
+      argv.push(
+        q.epoch === null ? '' : String(q.epoch), JSON.stringify(q.ops), q.cursor, q.opts?.strict ? '1' : '', q.opts?.releaseOwner ?? '', startArg(q.opts?.start),
+      );
     }
     const replies: any[] = await this.scripts.run('commitReplayBatch', keys, argv);
     return reqs.map((q, i) => {
       const reply = replies[i];
       if (!Array.isArray(reply)) return { status: 'rejected', reason: reply instanceof Error ? reply : new Error(String(reply)) };
       if (reply[0] < 0) return { status: 'rejected', reason: luaError(Number(reply[0]), reply[1], { script: 'commitReplay', runId: q.runId }) };
-      return { status: 'fulfilled', value: commitReply(reply, q.ops) };
+      return { status: 'fulfilled', value: commitReply(reply, q.ops, q.opts?.start) };
     });
   }
 

@@ -2,6 +2,8 @@
  * The workflow-queue processor: one job = one wake-up of one run.
  *
  * 1. Take the run's lease (bumps the epoch; appends run_started for a new run).
+ *    A new run whose job carries a start hint skips this call: its code runs
+ *    up to its first intents first, and the first commit takes the lease.
  * 2. Get an execution: the warm one of this worker if nobody replayed the run
  *    since, else a fresh one replayed from the whole log.
  * 3. Loop: collect intents, commit them (fenced by the epoch), schedule timers
@@ -20,7 +22,8 @@ import {
 } from '../errors/errors.js';
 import { getWorkflow } from '../authoring/registry.js';
 import type { Store } from '../redis/store.js';
-import type { CommitOp, StoredEvent } from '../redis/store-types.js';
+import type { CommitOp, StartSpec, StoredEvent } from '../redis/store-types.js';
+import { startHint, type ReplayJobData } from '../queue/replay-job-data.js';
 import type { StepCall } from '../replay/calls.js';
 import { realNow } from '../replay/determinism.js';
 import { Execution } from '../replay/execution.js';
@@ -47,17 +50,31 @@ export interface ReplayContext {
 }
 
 let ownerSeq = 0;
+const newOwner = (ctx: ReplayContext, job: Job) => `${ctx.workerId}:${job.id}:${++ownerSeq}`;
 
 /** Processes one replay job. */
-export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: string }>, token?: string): Promise<void> {
-  const { store } = ctx;
+export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobData>, token?: string): Promise<void> {
   const runId = job.data.runId;
-  const t0 = performance.now();
-  const owner = `${ctx.workerId}:${job.id}:${++ownerSeq}`;
+  const hint = startHint(job.data);
+  const wf = hint && !ctx.cache.peek(runId) ? getWorkflow(hint.workflowName) : undefined;
+  if (hint && wf) {
+    // A new run: run its code up to the first intents, then take the lease with the first commit.
+    const startedAt = Math.max(realNow(), job.timestamp);
+    const start: StartSpec = { owner: newOwner(ctx, job), ttlMs: ctx.leaseMs, startedAt };
+    const begin = async () => {
+      const ex = new Execution({ runId, workflowName: hint.workflowName, startedAt, inlineLimit: ctx.inlineLimit, publicUrl: ctx.publicUrl });
+      await ex.begin(wf.fn, deserialize<unknown[]>(hint.input) ?? [], []);
+      return { execution: ex, fed: 0 };
+    };
+    const r = await replay(ctx, runId, { epoch: 0, start }, start.owner, false, begin);
+    if (r !== 'not-new') return;
+    // Somebody started the run meanwhile (a re-delivered job): replay it from its log.
+  }
+  const owner = newOwner(ctx, job);
   let lease;
   const cached = ctx.cache.peek(runId);
   try {
-    lease = await store.acquireRun(runId, owner, ctx.leaseMs, cached && { epoch: cached.epoch, cursor: cached.execution.cursor });
+    lease = await ctx.store.acquireRun(runId, owner, ctx.leaseMs, cached && { epoch: cached.epoch, cursor: cached.execution.cursor });
   } catch (err) {
     if (RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) {
       ctx.cache.delete(runId);
@@ -70,11 +87,62 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
     }
     throw err;
   }
-  const { epoch } = lease;
-  const held: LeaseState = { lost: false, released: false };
+  const acquired = lease;
+  const { epoch } = acquired;
+  await replay(ctx, runId, { epoch }, owner, true, async () => {
+    // acquireRun returned the first page of events; a long log is read on from there.
+    const more = async (page: StoredEvent[]) =>
+      page.length < acquired.maxEvents ? page : [...page, ...(await ctx.store.readAllEvents(runId, page[page.length - 1]!.eventId))];
+    const warmExecution = acquired.warm ? ctx.cache.take(runId, epoch) : undefined;
+    if (warmExecution) {
+      const events = await more(acquired.events);
+      await warmExecution.feed(events);
+      return { execution: warmExecution, fed: events.length, warm: true };
+    }
+    ctx.cache.delete(runId);
+    const workflow = getWorkflow(acquired.workflowName);
+    if (!workflow) throw new WorkflowNotRegisteredError(acquired.workflowName);
+    // A warm answer whose execution is gone (evicted meanwhile): load from the start.
+    const input = acquired.warm ? (await ctx.store.getRun(runId))?.input : acquired.input;
+    const events = acquired.warm ? await ctx.store.readAllEvents(runId) : await more(acquired.events);
+    const ex = new Execution({
+      runId,
+      workflowName: acquired.workflowName,
+      startedAt: acquired.startedAt,
+      inlineLimit: ctx.inlineLimit,
+      publicUrl: ctx.publicUrl,
+    });
+    await ex.begin(workflow.fn, deserialize<unknown[]>(input) ?? [], events);
+    await ex.feed(events);
+    return { execution: ex, fed: events.length };
+  });
+}
+
+/** The lease a replay writes under: its epoch, or, for a new run not started yet, the start to commit first. */
+interface ReplayLease {
+  epoch: number;
+  start?: StartSpec;
+}
+
+/**
+ * One wake-up once the execution is ready to drive: renews the lease, drives,
+ * keeps the execution warm or drops it, releases the lease if no commit did.
+ * 'not-new': a new run's first commit found the run started already (nothing
+ * was written; the caller replays it the usual way).
+ */
+async function replay(
+  ctx: ReplayContext,
+  runId: string,
+  lease: ReplayLease,
+  owner: string,
+  recovering: boolean,
+  load: () => Promise<{ execution: Execution; fed: number; warm?: boolean }>,
+): Promise<'done' | 'not-new'> {
+  const t0 = performance.now();
+  const held: LeaseState = { lost: false, released: false, acquired: !lease.start };
   const renew = setInterval(() => {
-    if (held.released) return;
-    store.renewLease(runId, owner, ctx.leaseMs).then(
+    if (held.released || !held.acquired) return;
+    ctx.store.renewLease(runId, owner, ctx.leaseMs).then(
       (ok) => (held.lost ||= !ok && !held.released),
       () => undefined,
     );
@@ -83,52 +151,38 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<{ runId: str
   let warm = false;
   let fed = 0;
   let restart = false;
+  let notNew = false;
   try {
-    execution = lease.warm ? ctx.cache.take(runId, epoch) : undefined;
-    // acquireRun returned the first page of events; a long log is read on from there.
-    const more = async (page: StoredEvent[]) =>
-      page.length < lease.maxEvents ? page : [...page, ...(await store.readAllEvents(runId, page[page.length - 1]!.eventId))];
-    if (execution) {
-      warm = true;
-      const events = await more(lease.events);
-      fed += events.length;
-      await execution.feed(events);
-    } else {
-      ctx.cache.delete(runId);
-      const wf = getWorkflow(lease.workflowName);
-      if (!wf) throw new WorkflowNotRegisteredError(lease.workflowName);
-      // A warm answer whose execution is gone (evicted meanwhile): load from the start.
-      const input = lease.warm ? (await store.getRun(runId))?.input : lease.input;
-      const events = lease.warm ? await store.readAllEvents(runId) : await more(lease.events);
-      execution = new Execution({
-        runId,
-        workflowName: lease.workflowName,
-        startedAt: lease.startedAt,
-        inlineLimit: ctx.inlineLimit,
-        publicUrl: ctx.publicUrl,
-      });
-      fed += events.length;
-      await execution.begin(wf.fn, deserialize<unknown[]>(input) ?? [], events);
-      await execution.feed(events);
-    }
-    const driven = await drive(ctx, execution, runId, epoch, owner, !warm, held);
+    const loaded = await load();
+    execution = loaded.execution;
+    warm = loaded.warm === true;
+    fed = loaded.fed;
+    const driven = await drive(ctx, execution, runId, lease, owner, recovering && !warm, held);
     fed += driven.fed;
+    if (driven.notNew) {
+      notNew = true;
+      return 'not-new';
+    }
     if (driven.restart) {
       // The execution ran ahead of the log: drop it; the next wake-up replays from the log.
       ctx.cache.delete(runId);
       execution = undefined;
       restart = true;
-    } else if (!execution.terminal) ctx.cache.put(runId, execution, epoch);
+    } else if (!execution.terminal) ctx.cache.put(runId, execution, lease.epoch);
     else ctx.cache.delete(runId);
+    return 'done';
   } catch (err) {
     ctx.cache.delete(runId);
-    if (FencedError.is(err) || RunExpiredError.is(err)) return; // another worker owns it, or it ended (cancel)
+    // another worker owns it, or it ended (cancel), or it is gone
+    if (FencedError.is(err) || RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) return 'done';
     throw err;
   } finally {
     clearInterval(renew);
-    if (!held.released) await store.releaseRun(runId, owner, epoch, execution?.cursor ?? '').catch(() => undefined);
-    if (restart) await store.wakeRun(runId).catch((err) => ctx.log('warn', 'could not re-queue the run', { runId, error: (err as Error).message }));
-    ctx.onReplay?.({ runId, warm, eventsFed: fed, ms: performance.now() - t0 });
+    if (held.acquired && !held.released) {
+      await ctx.store.releaseRun(runId, owner, lease.epoch, execution?.cursor ?? '').catch(() => undefined);
+    }
+    if (restart) await ctx.store.wakeRun(runId).catch((err) => ctx.log('warn', 'could not re-queue the run', { runId, error: (err as Error).message }));
+    if (!notNew) ctx.onReplay?.({ runId, warm, eventsFed: fed, ms: performance.now() - t0 });
   }
 }
 
@@ -138,6 +192,8 @@ interface LeaseState {
   lost: boolean;
   /** A commit released it (the epoch still fences this replay's writes). */
   released: boolean;
+  /** The replay holds (or held) the lease: false until a new run's first commit takes it. */
+  acquired: boolean;
 }
 
 /** What {@link drive} did. */
@@ -145,6 +201,8 @@ interface DriveResult {
   fed: number;
   /** The execution ran ahead of the log (a strict commit was refused): replay the run afresh. */
   restart: boolean;
+  /** A new run's first commit found it started already: nothing was written. */
+  notNew?: boolean;
 }
 
 /**
@@ -158,7 +216,7 @@ interface DriveResult {
  * run's end). A 3-step workflow is then 4 commits, not 7. The commit that
  * leaves the run waiting or finished also releases the lease.
  */
-async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: number, owner: string, recovering: boolean, held: LeaseState): Promise<DriveResult> {
+async function drive(ctx: ReplayContext, ex: Execution, runId: string, lease: ReplayLease, owner: string, recovering: boolean, held: LeaseState): Promise<DriveResult> {
   const { store } = ctx;
   const commits = ctx.commits ?? store;
   let fed = 0;
@@ -169,7 +227,7 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
       // The lease expired under us (a long inline step) or was taken over. Results of steps
       // that ran are still worth keeping (the epoch fences the write); then whoever holds
       // or takes the run continues it.
-      if (ahead.length > 0) await commits.commit(runId, epoch, ahead);
+      if (ahead.length > 0) await commits.commit(runId, lease.epoch, ahead);
       await store.wakeRun(runId);
       throw new FencedError('replay lease lost');
     }
@@ -177,7 +235,7 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
       // Draining: do not start the next step here; another worker continues the run
       // (from the log: what the code did after results fed ahead is not kept).
       if (ahead.length > 0) {
-        await commits.commit(runId, epoch, ahead);
+        await commits.commit(runId, lease.epoch, ahead);
         return { fed, restart: true };
       }
       await store.wakeRun(runId);
@@ -187,7 +245,9 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
     const intents = ex.intents(realNow(), recovering);
     recovering = false;
     const ops = ahead.length > 0 ? [...ahead, ...intents.ops] : intents.ops;
-    if (ops.length === 0) return { fed, restart: false };
+    const start = lease.start;
+    // A new run with nothing to commit yet: leave it to the usual way (lease, then wait).
+    if (ops.length === 0) return { fed, restart: false, notNew: start !== undefined };
     if (held.released) {
       // The last commit released the lease, and what it recorded let the code go on
       // (a sleep already due, a hook conflict): the next replay commits the rest.
@@ -197,12 +257,22 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
     const last = intents.inline.length === 0;
     let reply;
     try {
-      reply = await commits.commit(runId, epoch, ops, ex.cursor, { strict: ahead.length > 0, releaseOwner: last ? owner : undefined });
+      reply = await commits.commit(runId, start ? null : lease.epoch, ops, ex.cursor, {
+        strict: ahead.length > 0,
+        releaseOwner: last ? owner : undefined,
+        start,
+      });
     } catch (err) {
       if (!StaleCommitError.is(err)) throw err;
+      if (start) return { fed, restart: false, notNew: true };
       // Something was appended after all: the results stand, what the code did after them does not.
-      await commits.commit(runId, epoch, ahead);
+      await commits.commit(runId, lease.epoch, ahead);
       return { fed, restart: true };
+    }
+    if (start) {
+      lease.epoch = reply.epoch!;
+      lease.start = undefined;
+      held.acquired = true;
     }
     const { results, own } = reply;
     held.released ||= reply.released;
@@ -241,7 +311,7 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, epoch: nu
       ahead = resultOps;
       continue;
     }
-    const after = await commits.commit(runId, epoch, resultOps, ex.cursor);
+    const after = await commits.commit(runId, lease.epoch, resultOps, ex.cursor);
     fed += after.events.length;
     await Promise.all(
       outcomes.map(({ step, outcome, attempt }, i) =>

@@ -125,10 +125,10 @@ describe('bullmq contract', function () {
       return seen;
     }
 
-    async function expectReplayJob(job: Job | undefined, runId: string): Promise<void> {
+    async function expectReplayJob(job: Job | undefined, runId: string, data: object = { runId }): Promise<void> {
       expect(job, 'the job exists').to.not.equal(undefined);
       expect(job!.name).to.equal('replay');
-      expect(job!.data).to.deep.equal({ runId });
+      expect(job!.data).to.deep.equal(data);
       expect(job!.opts.deduplication).to.deep.equal({ id: runId, keepLastIfActive: true });
       expect(job!.opts.removeOnComplete).to.equal(true);
       expect(job!.opts.attempts).to.equal(10);
@@ -138,14 +138,19 @@ describe('bullmq contract', function () {
       expect(await job!.getState()).to.equal('waiting');
     }
 
-    it('createRun and resumeHook add real BullMQ jobs: name replay, data { runId }, deduplication { id: runId, keepLastIfActive }', async function () {
+    it('createRun and resumeHook add real BullMQ jobs: name replay, data { runId } (+ start hint from createRun), deduplication { id: runId, keepLastIfActive }', async function () {
       const runId = await createTestRun(store);
       const token = `bull:${runId}`;
       expect((await claimHook(store, runId, token)).r).to.equal('ok');
 
       const firstId = await store.workflowQueue.getDeduplicationJobId(runId);
       expect(firstId, 'createRun queued a job').to.be.a('string');
-      await expectReplayJob(await store.workflowQueue.getJob(firstId!), runId);
+      // A new run's first job also carries the start hint (workflow name and input, from the run hash).
+      const run = (await store.getRun(runId))!;
+      await expectReplayJob(await store.workflowQueue.getJob(firstId!), runId, {
+        runId,
+        start: { workflowName: run.workflowName, input: run.input },
+      });
 
       // Let a worker take that job so that the next one is created by resumeHook.
       expect(await drainRun(runId)).to.deep.equal([runId]);

@@ -23,11 +23,15 @@
           the cursor (the caller fed step results ahead of the log)
   ARGV[6] lease owner to release after the commit ('' = keep the lease); the
           lease is kept when events after the cursor are returned
+  ARGV[7] '' or a new run's start spec: take the lease and append run_started
+          first (see includes/startRun.lua; ARGV[1] is then '')
 
-  Returns {0, resultsJSON, events after the cursor (not ours), now, released}
+  Returns {0, resultsJSON, events after the cursor (not ours), now, released,
+           epoch the start took (0 = no start), run_started id ('' = no start)}
           | {-1} no run | {-2, status} run finished
           | {-6} fenced: another worker took the run over
-          | {-11} strict and the stream has events after the cursor
+          | {-11} strict and the stream has events after the cursor, or a
+                  start spec for a run that is not new (nothing written)
 ]]
 --- @include "codes"
 --- @include "now"
@@ -35,7 +39,8 @@
 --- @include "runStatus"
 --- @include "releaseRunHooks"
 --- @include "finishRun"
+--- @include "startRun"
 --- @include "commitRun"
 
 return commitRun(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], statusKeyMap(8),
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], nowMs(), KEYS[13], KEYS[14])
+  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], nowMs(), KEYS[13], KEYS[14], ARGV[7])

@@ -11,7 +11,9 @@
   ARGV[3]  event data (superjson {workflowName, input})
   ARGV[4]  input (superjson)   ARGV[5]  '1' when an idempotency key is set
   ARGV[6]  retention after the run ends, ms ('' = kept until deleted; see includes/finishRun.lua)
-  ARGV[7] BullMQ job template (1 value, see includes/enqueueReplay.lua)
+  ARGV[7]  replay job data (JSON: run id plus the start hint the worker uses to
+           run a new run before taking its lease; '' = just the run id)
+  ARGV[8] BullMQ job template (1 value, see includes/enqueueReplay.lua)
 
   Returns {0, runId} created | {1, runId} already existed (nothing written)
           | {-3, existingWorkflowName} the run id belongs to another workflow
@@ -45,5 +47,5 @@ redis.call('ZADD', KEYS[4], now, runId)
 redis.call('ZADD', KEYS[5], now, runId)
 redis.call('ZADD', KEYS[6], now, runId)
 if ARGV[5] == '1' then redis.call('SET', KEYS[3], runId) end
-enqueueReplay(runId, now)
+enqueueReplay(runId, now, ARGV[7] ~= '' and ARGV[7] or nil)
 return { OK, runId }

@@ -1,8 +1,15 @@
 -- One run's commit (commitReplay.lua, commitReplayBatch.lua): see commitReplay.lua
 -- for the ops, the cursor, strict and the lease release. Returns the reply
--- table {0, resultsJSON, unseen, now, released} or {errorCode, ...}.
+-- table {0, resultsJSON, unseen, now, released, startEpoch, startEventId} or
+-- {errorCode, ...}. start: '' or a new run's start spec (includes/startRun.lua).
 local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hooksKey, leaseKey, statusKeys,
-                         epoch, opsJson, cursor, channel, strict, owner, now, resumesKey, expiringKey)
+                         epoch, opsJson, cursor, channel, strict, owner, now, resumesKey, expiringKey, start)
+  local startEpoch, startId = 0, ''
+  if start and start ~= '' then
+    local e, id, err = startRun(runKey, streamKey, leaseKey, statusKeys, start, now)
+    if err then return err end
+    startEpoch, startId, epoch = e, id, tostring(e)
+  end
   local r = redis.call('HMGET', runKey, 'status', 'runId', 'epoch')
   local status, runId = r[1], r[2]
   if not status then return { ERR_RUN_NOT_FOUND } end
@@ -148,5 +155,5 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
     if last ~= '' and not finished then redis.call('HSET', runKey, 'seen', last) end
     released = 1
   end
-  return { OK, cjson.encode(results), unseen, now, released }
+  return { OK, cjson.encode(results), unseen, now, released, startEpoch, startId }
 end

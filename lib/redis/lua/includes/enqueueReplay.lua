@@ -20,14 +20,16 @@ local function templateParts()
   return p
 end
 
-local function enqueueReplay(runId, now)
+-- jobData: the job's data JSON when the caller built it (createRun's start
+-- hint); nil = the template's {"runId": ...}.
+local function enqueueReplay(runId, now, jobData)
   local nk, p = #KEYS, templateParts()
   local k = {}
   for i = nk - 8, nk do k[#k + 1] = KEYS[i] end
   local x, y = cmsgpack.pack(p[5] .. runId .. p[6]), cmsgpack.pack(now)
   if p[4] == 't' then x, y = y, x end
   local args = p[1] .. x .. p[2] .. y .. p[3]
-  local data = p[7] .. runId .. p[8]
+  local data = jobData or (p[7] .. runId .. p[8])
   local opts = p[9] .. cmsgpack.pack(runId) .. p[10]
   local jobId = bullAddStandardJob(k, { args, data, opts })
   if type(jobId) == 'number' and jobId < 0 then
