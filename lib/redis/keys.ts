@@ -33,8 +33,10 @@ export function createKeyspace(prefix = 'wf') {
     );
   }
   const tag = `{${prefix}}`;
-  const k = (...parts: string[]) => [tag, ...parts].join(':');
-  const run = (runId: string) => k('run', runId);
+  const k = (...parts: string[]) => `${tag}:${parts.join(':')}`;
+  // Per-run keys are built several times per transition: plain concatenation, no array.
+  const runBase = `${tag}:run:`;
+  const run = (runId: string) => runBase + runId;
   const ks = {
     prefix,
     tag,
