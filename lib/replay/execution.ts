@@ -294,6 +294,12 @@ export class Execution {
 
   // ---- intents --------------------------------------------------------------------
 
+  /** True while a new call still prepares asynchronously (see {@link prepare}). */
+  get preparing(): boolean {
+    for (const c of this.order) if (c.kind === 'hook' && c.preparing && !c.created) return true;
+    return false;
+  }
+
   /** Finishes async preparation of new calls (static webhook responses) before intents(). */
   async prepare(): Promise<void> {
     for (const c of this.order) {

@@ -241,7 +241,7 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, lease: Re
       await store.wakeRun(runId);
       return { fed, restart: false };
     }
-    await ex.prepare();
+    if (ex.preparing) await ex.prepare();
     const intents = ex.intents(realNow(), recovering);
     recovering = false;
     const ops = ahead.length > 0 ? [...ahead, ...intents.ops] : intents.ops;
@@ -286,10 +286,12 @@ async function drive(ctx: ReplayContext, ex: Execution, runId: string, lease: Re
     ahead = [];
     fed += events.length;
     // Timers and queued steps are added after the commit; a crash in between is repaired by the reconciler.
-    await Promise.all([
-      ...intents.timers.map((w) => scheduleTimer(store, runId, w.id, w.resumeAt)),
-      ...intents.queued.map((s) => scheduleStep(store, runId, s.id, 1)),
-    ]);
+    if (intents.timers.length > 0 || intents.queued.length > 0) {
+      await Promise.all([
+        ...intents.timers.map((w) => scheduleTimer(store, runId, w.id, w.resumeAt)),
+        ...intents.queued.map((s) => scheduleStep(store, runId, s.id, 1)),
+      ]);
+    }
     await ex.feed(events);
     if (ex.terminal || intents.inline.length === 0) continue;
 

@@ -32,15 +32,29 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
     return nil
   end
 
-  -- Step states written by this batch: step_created then step_started of one
-  -- step (the usual pair) reads the state back from here, not from the hash.
-  local written = {}
+  -- Step states this commit changes: read back from here (step_created then
+  -- step_started of one step, the usual pair) and written to the hash once, by
+  -- flushSteps, in one HSET (a commit changes two steps' states in the usual case).
+  local written, dirty = {}, {}
   local function getStep(c)
     return written[c] or getJson(stepsKey, c)
   end
   local function putStep(c, st)
     written[c] = st
-    redis.call('HSET', stepsKey, c, cjson.encode(st))
+    dirty[#dirty + 1] = c
+  end
+  local function flushSteps()
+    if #dirty == 0 then return end
+    local args, done = {}, {}
+    for _, c in ipairs(dirty) do
+      if not done[c] then
+        done[c] = true
+        args[#args + 1] = c
+        args[#args + 1] = cjson.encode(written[c])
+      end
+    end
+    redis.call('HSET', stepsKey, unpack(args))
+    dirty = {}
   end
 
   for i, op in ipairs(ops) do
@@ -49,10 +63,9 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
     if finished then
       res.r = 'skipped'
     elseif t == 'step_created' then
-      local st = { n = op.n, s = 'pending', a = 0, m = op.m or 'queue', i = op.i }
-      if redis.call('HSETNX', stepsKey, c, cjson.encode(st)) == 0 then res.r = 'exists'
+      if written[c] or redis.call('HEXISTS', stepsKey, c) == 1 then res.r = 'exists'
       else
-        written[c] = st
+        putStep(c, { n = op.n, s = 'pending', a = 0, m = op.m or 'queue', i = op.i })
         res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
       end
     elseif t == 'step_started' then
@@ -65,7 +78,7 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
         if not st.st then st.st = now end
         if op.m then st.m = op.m end
         putStep(c, st)
-        res.id = appendEvent(streamKey, runKey, t, c, sjData({ attempt = st.a }), now)
+        res.id = appendEvent(streamKey, runKey, t, c, '{"json":{"attempt":' .. st.a .. '}}', now)
         res.attempt = st.a; res.startedAt = st.st
       end
     elseif t == 'step_completed' or t == 'step_failed' or t == 'step_retrying' then
@@ -135,14 +148,17 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
       local to = 'completed'
       local fields = { output = op.out }
       if t == 'run_failed' then to = 'failed'; fields = { error = op.err } end
+      flushSteps() -- before finishRun sets the run's keys to expire (retention)
       res.id = finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, status, to,
         t, op.d, fields, channel, now, { steps = stepsKey, resumes = resumesKey, expiring = expiringKey })
       finished = true
     else
+      flushSteps() -- what the ops before this one appended keeps its step states
       return redis.error_reply('WFR_BAD_OP ' .. tostring(t))
     end
     results[i] = res
   end
+  flushSteps()
 
   local released = 0
   if owner ~= '' and #unseen == 0 and redis.call('GET', leaseKey) == owner then
