@@ -37,6 +37,12 @@ export interface StoredEvent {
    * in workflow code reads it instead of createdAt (see Execution.feed).
    */
   wc?: number;
+  /**
+   * The data, already deserialised, on step_created and step_started events a
+   * commit of this process appended (rebuilt from its ops, never read back):
+   * replay then skips parsing what it wrote itself. Never set on step results.
+   */
+  parsed?: unknown;
 }
 
 /** A hook record as stored in the token hash. */

@@ -68,6 +68,11 @@ function ownEvent(op: CommitOp, res: CommitResult | undefined, now: number): Sto
   switch (op.t) {
     case 'step_started':
       ev.data = JSON.stringify({ json: { attempt: res.attempt } });
+      ev.parsed = { attempt: res.attempt };
+      break;
+    case 'step_created':
+      ev.data = op.d;
+      ev.parsed = { stepName: op.n, mode: op.m };
       break;
     case 'hook_created':
       if (res.r === 'conflict') {

@@ -42,7 +42,7 @@ export class StepCall {
   consume(ev: StoredEvent): Consumed {
     switch (ev.type) {
       case 'step_created': {
-        const d = deserialize<{ stepName: string; mode?: 'inline' | 'queue' }>(ev.data);
+        const d = (ev.parsed ?? deserialize(ev.data)) as { stepName: string; mode?: 'inline' | 'queue' };
         if (d.stepName !== this.stepName) {
           throw new NondeterminismError(
             `Replay diverged at ${this.id}: the event log has step "${d.stepName}" there, but the workflow code now calls step "${this.stepName}". ` +
@@ -55,7 +55,7 @@ export class StepCall {
         return 'quiet';
       }
       case 'step_started': {
-        this.attempt = deserialize<{ attempt: number }>(ev.data).attempt;
+        this.attempt = ((ev.parsed ?? deserialize(ev.data)) as { attempt: number }).attempt;
         this.firstStartedAt ??= ev.createdAt;
         this.status = 'running';
         return 'quiet';

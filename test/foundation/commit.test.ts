@@ -12,7 +12,7 @@ import { closeWorkflowClient, configure } from 'workflow-redis/api';
 import { LuaCode } from '../../lib/errors/lua-codes.js';
 import type { Store } from '../../lib/redis/store.js';
 import type { CommitOp } from '../../lib/redis/store-types.js';
-import { serialize } from '../../lib/serialization/codec.js';
+import { deserialize, serialize } from '../../lib/serialization/codec.js';
 import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
 import { adminClient, createTestRun, expectNoWrites, rejectionOf, settledStore } from './helpers.js';
 import { readFileSync } from 'node:fs';
@@ -57,6 +57,9 @@ describe('commitReplay: events, cursor, strict commits, lease release, batches',
     expect(reply.own.map((e) => e!.eventId)).to.deep.equal(stored.map((e) => e.eventId));
     expect(reply.own.map((e) => [e!.type, e!.correlationId, e!.createdAt])).to.deep.equal(stored.map((e) => [e.type, e.correlationId, e.createdAt]));
     expect(reply.own.map((e) => JSON.parse(e!.data))).to.deep.equal(stored.map((e) => JSON.parse(e.data)));
+    // What replay reads from the data of its own step_created/step_started events comes pre-parsed, and agrees.
+    expect(reply.own.map((e) => e!.parsed !== undefined)).to.deep.equal([true, true]);
+    for (const e of reply.own) expect(deserialize(e!.data)).to.deep.include(e!.parsed as object);
     expect(reply.events).to.deep.equal(reply.own);
   });
 
