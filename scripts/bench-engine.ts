@@ -73,14 +73,14 @@ const PARAMS = {
   jobs: arg('jobs', 10_000),
   bullConcurrency: arg('bull-concurrency', 50),
   callers: arg('callers', 64),
-  runs: arg('runs', 2000),
+  runs: arg('runs', 5000),
   warmupRuns: arg('warmup-runs', 1000), // as many as raw BullMQ's warm-up jobs: the worker process starts cold
   workerConcurrency: arg('worker-concurrency', 50),
   latency: arg('latency', 1000),
   latencyWarmup: arg('latency-warmup', 100),
   history: listArg('history', [10, 100, 1000, 10_000]),
-  samples: arg('samples', 20),
-  rounds: arg('rounds', 3),
+  samples: arg('samples', 50),
+  rounds: arg('rounds', 5),
 };
 const CHECK = process.argv.includes('--check') || process.env.BENCH_CHECK === '1';
 const TARGETS = { resumeP50Ms: 3, e2eVsRaw: 0.25, warmGrowth: 1.2 };
@@ -416,7 +416,7 @@ interface HistoryRow {
 
 /**
  * Builds, for each history level, runs with that many events (small levels:
- * one run per sample; levels >= 1000: one run, samples add < 2% events), then
+ * one run per sample; levels >= 1000: one run, the warm and cold samples add 2 × samples events), then
  * measures warm samples (the worker that built them) and cold samples (a
  * worker with cacheSize 0), interleaving the levels so that drift and JIT
  * warm-up hit all of them alike.

@@ -31,8 +31,11 @@ describe('process: kill -9 of a worker mid-step', function () {
       return evs.filter((es) => es.some((e) => e.type === 'step_started' && e.correlationId === 'step_2')).length;
     };
     await waitFor(async () => (await midStep()) === N, { timeoutMs: 30_000, what: `${N} runs to start step_2` });
+    // step_started is committed before the step function runs and logs its start: wait for the log too.
+    const victimStarts = async () => (await readStepLog(suite.probe, prefix)).filter((r) => r.step === 'step.b' && r.phase === 'start' && r.pid === victim.pid);
+    await waitFor(async () => (await victimStarts()).length >= N, { timeoutMs: 30_000, what: `${N} step.b executions to begin on the victim` });
     const before = await readStepLog(suite.probe, prefix);
-    expect(before.filter((r) => r.step === 'step.b' && r.phase === 'start' && r.pid === victim.pid)).to.have.length(N);
+    expect(await victimStarts()).to.have.length(N);
     expect(before.filter((r) => r.step === 'step.b' && r.phase === 'end')).to.have.length(0);
 
     victim.signal('SIGKILL');
