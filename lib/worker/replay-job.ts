@@ -57,13 +57,14 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobDat
   const runId = job.data.runId;
   const hint = startHint(job.data);
   const wf = hint && !ctx.cache.peek(runId) ? getWorkflow(hint.workflowName) : undefined;
-  if (hint && wf) {
+  const args = wf ? hintArgs(hint!.input) : undefined;
+  if (hint && wf && args) {
     // A new run: run its code up to the first intents, then take the lease with the first commit.
     const startedAt = Math.max(realNow(), job.timestamp);
     const start: StartSpec = { owner: newOwner(ctx, job), ttlMs: ctx.leaseMs, startedAt };
     const begin = async () => {
       const ex = new Execution({ runId, workflowName: hint.workflowName, startedAt, inlineLimit: ctx.inlineLimit, publicUrl: ctx.publicUrl });
-      await ex.begin(wf.fn, deserialize<unknown[]>(hint.input) ?? [], []);
+      await ex.begin(wf.fn, args, []);
       return { execution: ex, fed: 0 };
     };
     const r = await replay(ctx, runId, { epoch: 0, start }, start.owner, false, begin);
@@ -116,6 +117,15 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobDat
     await ex.feed(events);
     return { execution: ex, fed: events.length };
   });
+}
+
+/** The arguments of a start hint; undefined when they do not parse (the run hash has the input too). */
+function hintArgs(input: string): unknown[] | undefined {
+  try {
+    return deserialize<unknown[]>(input) ?? [];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The lease a replay writes under: its epoch, or, for a new run not started yet, the start to commit first. */

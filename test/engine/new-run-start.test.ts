@@ -140,6 +140,16 @@ describe('engine: a new run started by its first commit', function () {
     expect(executions.get(run.runId)).to.deep.equal(['add 10', 'add 11']);
   });
 
+  it('a start hint whose input does not parse: the run is started the usual way, from its run hash', async () => {
+    const run = await start(twoSteps, [20]);
+    const real = await firstJob(run.runId);
+    const job = { id: real.id, timestamp: real.timestamp, data: { runId: run.runId, start: { workflowName: twoSteps.workflowName, input: '{not json' } } } as unknown as Job<ReplayJobData>;
+    const { ctx, calls } = context();
+    await processReplayJob(ctx, job);
+    expect(calls.acquireRun).to.equal(1);
+    expect(await getRun(run.runId).returnValue).to.equal(22);
+  });
+
   it('a first job whose run was cancelled before any worker took it: nothing is written', async () => {
     const run = await start(twoSteps, [5]);
     const job = await firstJob(run.runId);
