@@ -4,7 +4,6 @@
  * side: what superjson can carry round-trips exactly through the stream.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
 import {
   configure,
   closeWorkflowClient,
@@ -13,12 +12,10 @@ import {
   InvalidArgumentError,
   PayloadTooLargeError,
   resumeHook,
-  SerializationError,
-} from 'workflow-redis/api';
+  SerializationError } from 'workflow-redis/api';
 import type { Store } from '../../lib/redis/store.js';
 import { deserialize, serialize } from '../../lib/serialization/codec.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
-import { adminClient, claimHook, createTestRun, eventsOfType, expectNoWrites, receivedPayloads, settledStore } from './helpers.js';
+import { foundationSuite, claimHook, createTestRun, eventsOfType, expectNoWrites, receivedPayloads } from './helpers.js';
 
 /** The bytes of `{ payload }` once serialised, for a string payload of `n` ASCII characters. */
 function serialisedSizeOfString(n: number): number {
@@ -30,26 +27,14 @@ class Unregistered {
 }
 
 describe('bad input: typed errors, nothing written', function () {
-  let redis: TestRedis;
-  let admin: Redis;
   let store: Store;
   let runId: string;
   let token: string;
 
-  before(async function () {
-    redis = await startRedis();
-    admin = adminClient(redis.url);
-  });
-
-  after(async function () {
-    await closeWorkflowClient();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  const suite = foundationSuite('bad');
 
   async function setUp(cfg: { maxPayloadBytes?: number } = {}): Promise<void> {
-    configure({ connection: redis.url, prefix: uniquePrefix('bad'), ...cfg });
-    store = await settledStore();
+    store = await suite.freshStore(cfg);
     runId = await createTestRun(store);
     token = `live:${runId}`;
     expect((await claimHook(store, runId, token, { metadata: { owner: 'bad-input' } })).r).to.equal('ok');
@@ -61,7 +46,7 @@ describe('bad input: typed errors, nothing written', function () {
     fn: () => Promise<unknown>,
   ): Promise<E> {
     const count = await store.eventCount(runId);
-    const err = await expectNoWrites(admin, fn);
+    const err = await expectNoWrites(suite.admin, fn);
     expect(err, `expected ${cls.name}`).to.be.instanceOf(Error);
     expect((err as Error).name).to.equal(cls.name);
     expect(err).to.be.instanceOf(cls);
@@ -189,7 +174,7 @@ describe('bad input: typed errors, nothing written', function () {
 
     it('configure rejects a limit that is not a positive integer', function () {
       for (const bad of [0, -1, 1.5, Number.NaN]) {
-        expect(() => configure({ connection: redis.url, maxPayloadBytes: bad }), String(bad)).to.throw(InvalidArgumentError);
+        expect(() => configure({ connection: suite.redis.url, maxPayloadBytes: bad }), String(bad)).to.throw(InvalidArgumentError);
       }
     });
   });

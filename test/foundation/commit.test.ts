@@ -7,14 +7,11 @@
  * runs' commits independently in one call.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { closeWorkflowClient, configure } from 'workflow-redis/api';
 import { LuaCode } from '../../lib/errors/lua-codes.js';
 import type { Store } from '../../lib/redis/store.js';
 import type { CommitOp } from '../../lib/redis/store-types.js';
 import { deserialize, serialize } from '../../lib/serialization/codec.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
-import { adminClient, createTestRun, expectNoWrites, rejectionOf, settledStore } from './helpers.js';
+import { foundationSuite, createTestRun, expectNoWrites, rejectionOf } from './helpers.js';
 import { readFileSync } from 'node:fs';
 
 const stepOps = (n: number): CommitOp[] => [
@@ -23,22 +20,11 @@ const stepOps = (n: number): CommitOp[] => [
 ];
 
 describe('commitReplay: events, cursor, strict commits, lease release, batches', function () {
-  let redis: TestRedis;
-  let admin: Redis;
   let store: Store;
 
-  before(async function () {
-    redis = await startRedis();
-    admin = adminClient(redis.url);
-  });
-  after(async function () {
-    await closeWorkflowClient();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  const suite = foundationSuite('commit');
   beforeEach(async function () {
-    configure({ connection: redis.url, prefix: uniquePrefix('commit') });
-    store = await settledStore();
+    store = await suite.freshStore();
   });
 
   async function acquired(owner = 'owner-1') {
@@ -91,7 +77,7 @@ describe('commitReplay: events, cursor, strict commits, lease release, batches',
   it('strict: refuses with StaleCommitError and writes nothing when the log has events after the cursor', async () => {
     const { runId, lease, cursor } = await acquired();
     await store.commit(runId, null, stepOps(1));
-    const err = await expectNoWrites(admin, () => store.commit(runId, lease.epoch, stepOps(2), cursor, { strict: true }));
+    const err = await expectNoWrites(suite.admin, () => store.commit(runId, lease.epoch, stepOps(2), cursor, { strict: true }));
     expect((err as Error)?.name).to.equal('StaleCommitError');
     const ok = await store.commit(runId, lease.epoch, stepOps(2), (await store.readAllEvents(runId)).at(-1)!.eventId, { strict: true });
     expect(ok.results.map((r) => r.r)).to.deep.equal(['ok', 'ok']);
@@ -103,7 +89,7 @@ describe('commitReplay: events, cursor, strict commits, lease release, batches',
     await store.commit(runId, null, stepOps(1));
     const kept = await store.commit(runId, lease.epoch, stepOps(2), cursor, { releaseOwner: 'owner-r' });
     expect(kept.released).to.equal(false);
-    expect(await admin.get(leaseKey)).to.equal('owner-r');
+    expect(await suite.admin.get(leaseKey)).to.equal('owner-r');
     const tail = kept.own.at(-1)!.eventId;
     const wrongOwner = await store.commit(runId, lease.epoch, [], tail, { releaseOwner: 'someone-else' });
     expect(wrongOwner.released).to.equal(false);
@@ -111,7 +97,7 @@ describe('commitReplay: events, cursor, strict commits, lease release, batches',
       releaseOwner: 'owner-r',
     });
     expect(released.released).to.equal(true);
-    expect(await admin.exists(leaseKey)).to.equal(0);
+    expect(await suite.admin.exists(leaseKey)).to.equal(0);
     expect((await store.getRun(runId))?.status).to.equal('completed');
   });
 

@@ -4,21 +4,18 @@
  * with HookNotFoundError and appends nothing; getHookByToken rejects too.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { configure, closeWorkflowClient, getHookByToken, HookNotFoundError, resumeHook } from 'workflow-redis/api';
+import { closeWorkflowClient, getHookByToken, HookNotFoundError, resumeHook } from 'workflow-redis/api';
 import { Store } from '../../lib/redis/store.js';
 import { serialize } from '../../lib/serialization/codec.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
 import {
+  foundationSuite,
   adminClient,
   claimHook,
   completeRun,
   createTestRun,
   disposeHook,
   expectNoWrites,
-  receivedPayloads,
-  settledStore,
-} from './helpers.js';
+  receivedPayloads } from './helpers.js';
 
 function expectHookNotFound(err: unknown, token: string): void {
   expect(err, 'a rejection').to.be.instanceOf(Error);
@@ -31,24 +28,12 @@ function expectHookNotFound(err: unknown, token: string): void {
 }
 
 describe('finished runs and disposed hooks refuse resumes', function () {
-  let redis: TestRedis;
-  let admin: Redis;
   let store: Store;
 
-  before(async function () {
-    redis = await startRedis();
-    admin = adminClient(redis.url);
-  });
-
-  after(async function () {
-    await closeWorkflowClient();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  const suite = foundationSuite('fin');
 
   beforeEach(async function () {
-    configure({ connection: redis.url, prefix: uniquePrefix('fin') });
-    store = await settledStore();
+    store = await suite.freshStore();
   });
 
   afterEach(async function () {
@@ -58,10 +43,10 @@ describe('finished runs and disposed hooks refuse resumes', function () {
   /** resumeHook and getHookByToken reject with HookNotFoundError, and neither writes anything. */
   async function expectRefused(runId: string, token: string): Promise<void> {
     const count = await store.eventCount(runId);
-    const thrown = await expectNoWrites(admin, () => resumeHook(token, { late: true }));
+    const thrown = await expectNoWrites(suite.admin, () => resumeHook(token, { late: true }));
     expectHookNotFound(thrown, token);
     expect(await store.eventCount(runId), 'stream length').to.equal(count);
-    const lookup = await expectNoWrites(admin, () => getHookByToken(token));
+    const lookup = await expectNoWrites(suite.admin, () => getHookByToken(token));
     expectHookNotFound(lookup, token);
   }
 
@@ -126,7 +111,7 @@ describe('finished runs and disposed hooks refuse resumes', function () {
     const runId = await createTestRun(store);
     const token = `stale:${runId}`;
     await completeRun(store, runId);
-    await admin.hset(
+    await suite.admin.hset(
       store.keys.hooks(),
       token,
       JSON.stringify({ runId, hookId: 'hook_1', token, createdAt: Date.now(), isWebhook: false }),
@@ -139,7 +124,7 @@ describe('finished runs and disposed hooks refuse resumes', function () {
     const token = `race:${runId}`;
     expect((await claimHook(store, runId, token)).r).to.equal('ok');
     // Completion goes through its own connection, fired once some resumes have landed.
-    const other = adminClient(redis.url);
+    const other = adminClient(suite.redis.url);
     const otherStore = await Store.open({ client: other, prefix: store.keys.prefix });
     try {
       let completion: Promise<void> | undefined;

@@ -11,7 +11,42 @@ import type { CommitResult, StoredEvent } from '../../lib/redis/store-types.js';
 import { QUEUE_NAMES } from '../../lib/redis/keys.js';
 import { deserialize, serialize } from '../../lib/serialization/codec.js';
 import { newRunId } from '../../lib/runtime/ids.js';
-import { getStore } from '../../lib/runtime/config.js';
+import { getStore, type WorkflowConfig } from '../../lib/runtime/config.js';
+import { closeWorkflowClient, configure } from 'workflow-redis/api';
+import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
+
+/** What {@link foundationSuite} gives a suite (set in its mocha hooks). */
+export interface FoundationSuite {
+  /** The suite's private redis-server. */
+  redis: TestRedis;
+  /** A plain client for snapshots and direct reads. */
+  admin: Redis;
+  /** Configures the runtime API on a fresh `label` prefix of the suite's Redis (plus `cfg`); returns its settled store. */
+  freshStore(cfg?: WorkflowConfig): Promise<Store>;
+}
+
+/**
+ * Registers the hooks every foundation suite shares (call inside `describe`):
+ * a private redis-server and an admin client for the suite, closed after it.
+ */
+export function foundationSuite(label: string): FoundationSuite {
+  const suite = {
+    async freshStore(cfg: WorkflowConfig = {}): Promise<Store> {
+      configure({ connection: suite.redis.url, prefix: uniquePrefix(label), ...cfg });
+      return settledStore();
+    },
+  } as FoundationSuite;
+  before(async function () {
+    suite.redis = await startRedis();
+    suite.admin = adminClient(suite.redis.url);
+  });
+  after(async function () {
+    await closeWorkflowClient();
+    suite.admin?.disconnect();
+    await suite.redis?.stop();
+  });
+  return suite;
+}
 
 /**
  * The runtime store, once its BullMQ queues have finished their own start-up

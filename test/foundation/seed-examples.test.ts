@@ -3,12 +3,10 @@
  * the import path differs) against a real Redis with real Web Requests.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { configure, closeWorkflowClient, resumeHook } from 'workflow-redis/api';
+import { closeWorkflowClient, resumeHook } from 'workflow-redis/api';
 import type { Store } from '../../lib/redis/store.js';
 import { deserialize } from '../../lib/serialization/codec.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
-import { adminClient, claimHook, createTestRun, eventsOfType, expectNoWrites, pendingJobsOf, settledStore } from './helpers.js';
+import { foundationSuite, claimHook, createTestRun, eventsOfType, expectNoWrites, pendingJobsOf } from './helpers.js';
 import { POST as basicApiRoute } from './seed-examples/basic-api-route.js';
 import { POST as withTypeSafety } from './seed-examples/with-type-safety.js';
 import { POST as webhookHandler } from './seed-examples/webhook-handler.js';
@@ -30,31 +28,18 @@ function jsonRequest(url: string, body: unknown): Request {
   return new Request(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+    body: JSON.stringify(body) });
 }
 
 describe('seed examples of the resumeHook reference page', function () {
-  let redis: TestRedis;
-  let admin: Redis;
   let store: Store;
   let runId: string;
   let token: string;
 
-  before(async function () {
-    redis = await startRedis();
-    admin = adminClient(redis.url);
-  });
-
-  after(async function () {
-    await closeWorkflowClient();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  const suite = foundationSuite('seed');
 
   beforeEach(async function () {
-    configure({ connection: redis.url, prefix: uniquePrefix('seed') });
-    store = await settledStore();
+    store = await suite.freshStore();
     runId = await createTestRun(store);
     token = `approval:${runId}`;
     expect((await claimHook(store, runId, token, { hookId: 'hook_1', metadata: { some: 'meta' } })).r).to.equal('ok');
@@ -92,7 +77,7 @@ describe('seed examples of the resumeHook reference page', function () {
 
     it('answers 404 "Hook not found" for an unknown token and writes nothing', async function () {
       let res: Response | undefined;
-      await expectNoWrites(admin, async () => {
+      await expectNoWrites(suite.admin, async () => {
         res = await basicApiRoute(jsonRequest('http://localhost/api/resume', { token: 'no-such-token', data: { x: 1 } }));
       });
       expect(res!.status).to.equal(404);
@@ -102,7 +87,7 @@ describe('seed examples of the resumeHook reference page', function () {
 
     it('answers 404 when the body has no token (typed error inside, nothing written)', async function () {
       let res: Response | undefined;
-      await expectNoWrites(admin, async () => {
+      await expectNoWrites(suite.admin, async () => {
         res = await basicApiRoute(jsonRequest('http://localhost/api/resume', { data: { x: 1 } }));
       });
       expect(res!.status).to.equal(404);
@@ -119,7 +104,7 @@ describe('seed examples of the resumeHook reference page', function () {
 
     it('answers 404 { error: "Invalid token" } for an unknown token and writes nothing', async function () {
       let res: Response | undefined;
-      await expectNoWrites(admin, async () => {
+      await expectNoWrites(suite.admin, async () => {
         res = await withTypeSafety(jsonRequest('http://localhost/api/approve', { token: `${token}-x`, approved: false, comment: 'no' }));
       });
       expect(res!.status).to.equal(404);
@@ -147,7 +132,7 @@ describe('seed examples of the resumeHook reference page', function () {
 
     it('answers 404 { error: "Hook not found" } for an unknown token and writes nothing', async function () {
       let res: Response | undefined;
-      await expectNoWrites(admin, async () => {
+      await expectNoWrites(suite.admin, async () => {
         res = await webhookHandler(jsonRequest('http://localhost/api/webhook?token=unknown-token', { a: 1 }));
       });
       expect(res!.status).to.equal(404);
@@ -160,7 +145,7 @@ describe('seed examples of the resumeHook reference page', function () {
     ] as const) {
       it(`answers 400 { error: "Missing token" } for ${label} and writes nothing`, async function () {
         let res: Response | undefined;
-        await expectNoWrites(admin, async () => {
+        await expectNoWrites(suite.admin, async () => {
           res = await webhookHandler(jsonRequest(url, { a: 1 }));
         });
         expect(res!.status).to.equal(400);

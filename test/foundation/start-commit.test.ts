@@ -7,15 +7,12 @@
  * worker takes the usual way.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
-import { closeWorkflowClient, configure } from 'workflow-redis/api';
 import type { Store } from '../../lib/redis/store.js';
 import type { CommitOp, StartSpec } from '../../lib/redis/store-types.js';
 import { startHint, START_HINT_MAX_INPUT } from '../../lib/queue/replay-job-data.js';
 import { serialize } from '../../lib/serialization/codec.js';
 import { newRunId } from '../../lib/runtime/ids.js';
-import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
-import { adminClient, createTestRun, expectNoWrites, rejectionOf, settledStore } from './helpers.js';
+import { foundationSuite, createTestRun, expectNoWrites, rejectionOf } from './helpers.js';
 
 const stepOps = (n: number): CommitOp[] => [
   { t: 'step_created', c: `step_${n}`, d: serialize({ stepName: 's', input: serialize([n]), mode: 'inline' }), n: 's', m: 'inline', i: serialize([n]) },
@@ -23,23 +20,12 @@ const stepOps = (n: number): CommitOp[] => [
 ];
 
 describe('a new run started by its first commit (start spec)', function () {
-  let redis: TestRedis;
-  let admin: Redis;
   let store: Store;
   const spec = (owner = 'owner-1', startedAt = Date.now()): StartSpec => ({ owner, ttlMs: 30_000, startedAt });
 
-  before(async function () {
-    redis = await startRedis();
-    admin = adminClient(redis.url);
-  });
-  after(async function () {
-    await closeWorkflowClient();
-    admin?.disconnect();
-    await redis?.stop();
-  });
+  const suite = foundationSuite('startc');
   beforeEach(async function () {
-    configure({ connection: redis.url, prefix: uniquePrefix('startc') });
-    store = await settledStore();
+    store = await suite.freshStore();
   });
 
   it('takes the lease, appends run_started (with the worker clock) and the intents, and moves the run to running', async () => {
@@ -56,9 +42,9 @@ describe('a new run started by its first commit (start spec)', function () {
     const run = (await store.getRun(runId))!;
     expect(run.status).to.equal('running');
     expect(run.startedAt).to.equal(startedAt);
-    expect(await admin.get(store.keys.runLease(runId))).to.equal('owner-1');
-    expect(await admin.zscore(store.keys.runsByStatus('running'), runId)).to.not.equal(null);
-    expect(await admin.zscore(store.keys.runsByStatus('pending'), runId)).to.equal(null);
+    expect(await suite.admin.get(store.keys.runLease(runId))).to.equal('owner-1');
+    expect(await suite.admin.zscore(store.keys.runsByStatus('running'), runId)).to.not.equal(null);
+    expect(await suite.admin.zscore(store.keys.runsByStatus('pending'), runId)).to.equal(null);
     // The epoch it took fences later commits like acquireRun's does.
     const next = await store.commit(runId, reply.epoch!, stepOps(2), reply.events[reply.events.length - 1]!.eventId);
     expect(next.results.map((r) => r.r)).to.deep.equal(['ok', 'ok']);
@@ -72,7 +58,7 @@ describe('a new run started by its first commit (start spec)', function () {
       releaseOwner: 'owner-2',
     });
     expect(reply.released).to.equal(true);
-    expect(await admin.exists(store.keys.runLease(runId))).to.equal(0);
+    expect(await suite.admin.exists(store.keys.runLease(runId))).to.equal(0);
     expect((await store.getRun(runId))!.status).to.equal('completed');
     expect((await store.readAllEvents(runId)).map((e) => e.type)).to.deep.equal(['run_created', 'run_started', 'run_completed']);
   });
@@ -81,22 +67,22 @@ describe('a new run started by its first commit (start spec)', function () {
     const started = await createTestRun(store);
     await store.acquireRun(started, 'other', 30_000);
     const refused = () => store.commit(started, null, stepOps(1), '', { start: spec() });
-    expect(((await expectNoWrites(admin, refused)) as Error)?.name).to.equal('StaleCommitError');
+    expect(((await expectNoWrites(suite.admin, refused)) as Error)?.name).to.equal('StaleCommitError');
 
     // Released again (status running, epoch 1): still not new.
     await store.releaseRun(started, 'other', 1, '');
-    expect(((await expectNoWrites(admin, refused)) as Error)?.name).to.equal('StaleCommitError');
+    expect(((await expectNoWrites(suite.admin, refused)) as Error)?.name).to.equal('StaleCommitError');
 
     const leased = await createTestRun(store);
-    await admin.set(store.keys.runLease(leased), 'someone', 'PX', 30_000);
-    expect(((await expectNoWrites(admin, () => store.commit(leased, null, stepOps(1), '', { start: spec() }))) as Error)?.name).to.equal('StaleCommitError');
+    await suite.admin.set(store.keys.runLease(leased), 'someone', 'PX', 30_000);
+    expect(((await expectNoWrites(suite.admin, () => store.commit(leased, null, stepOps(1), '', { start: spec() }))) as Error)?.name).to.equal('StaleCommitError');
   });
 
   it('a cancelled or unknown run: RunExpiredError / WorkflowRunNotFoundError, nothing written', async () => {
     const runId = await createTestRun(store);
     await store.cancelRun(runId);
-    expect(((await expectNoWrites(admin, () => store.commit(runId, null, stepOps(1), '', { start: spec() }))) as Error)?.name).to.equal('RunExpiredError');
-    expect(((await expectNoWrites(admin, () => store.commit(newRunId(), null, stepOps(1), '', { start: spec() }))) as Error)?.name).to.equal(
+    expect(((await expectNoWrites(suite.admin, () => store.commit(runId, null, stepOps(1), '', { start: spec() }))) as Error)?.name).to.equal('RunExpiredError');
+    expect(((await expectNoWrites(suite.admin, () => store.commit(newRunId(), null, stepOps(1), '', { start: spec() }))) as Error)?.name).to.equal(
       'WorkflowRunNotFoundError',
     );
   });

@@ -90,12 +90,8 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
         elseif t == 'step_failed' then st.s = 'failed'
         else st.s = 'pending'; st.ra = op.ra end
         putStep(c, st)
-        if op.wc then
-          -- wc: the workflow clock at this result, chosen by the worker (see Execution.feed)
-          res.id = redis.call('XADD', streamKey, '*', 'type', t, 'correlationId', c, 'data', op.d, 'createdAt', now, 'wc', op.wc)
-        else
-          res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
-        end
+        -- op.wc: the workflow clock at this result, chosen by the worker (see Execution.feed)
+        res.id = appendEvent(streamKey, runKey, t, c, op.d, now, op.wc)
       end
     elseif t == 'hook_created' then
       local own = getJson(runHooksKey, c)

@@ -19,8 +19,7 @@ local function startRun(runKey, streamKey, leaseKey, statusKeys, spec, now)
   end
   redis.call('SET', leaseKey, owner, 'PX', ttl)
   local epoch = redis.call('HINCRBY', runKey, 'epoch', 1)
-  local id = redis.call('XADD', streamKey, '*', 'type', 'run_started', 'correlationId', '', 'data', sjData({}),
-    'createdAt', now, 'wc', startedAt)
+  local id = appendEvent(streamKey, runKey, 'run_started', '', sjData({}), now, startedAt)
   moveRunStatus(runKey, statusKeys, r[2], 'pending', 'running', now, r[4], { startedAt = startedAt })
   return epoch, id, nil
 end
