@@ -32,9 +32,10 @@ export interface StoredEvent {
   /** Redis server time, epoch ms. */
   createdAt: number;
   /**
-   * Workflow clock at an inline step's result (epoch ms), chosen by the worker
-   * that ran it so that it can feed the result before the commit; `Date.now()`
-   * in workflow code reads it instead of createdAt (see Execution.feed).
+   * Workflow clock at a run's start, an inline step's result, or the creation
+   * and start of an inline step recorded after it ran (epoch ms), chosen by the
+   * worker so that it can feed the event before the commit; `Date.now()` in
+   * workflow code reads it instead of createdAt (see Execution.step).
    */
   wc?: number;
   /**
@@ -77,8 +78,8 @@ export interface RunRecord {
 
 /** One transition the replay commits (ARGV of commitReplay.lua). */
 export type CommitOp =
-  | { t: 'step_created'; c: string; d: string; n: string; m: 'inline' | 'queue'; i: string }
-  | { t: 'step_started'; c: string; m?: 'inline' | 'queue' }
+  | { t: 'step_created'; c: string; d: string; n: string; m: 'inline' | 'queue'; i: string; wc?: number }
+  | { t: 'step_started'; c: string; m?: 'inline' | 'queue'; wc?: number }
   | { t: 'step_completed' | 'step_failed'; c: string; d: string; wc?: number }
   | { t: 'step_retrying'; c: string; d: string; ra: number; wc?: number }
   | { t: 'hook_created'; c: string; d: string; tk: string; md?: string; wh: boolean; rw?: string }

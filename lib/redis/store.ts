@@ -69,10 +69,12 @@ function ownEvent(op: CommitOp, res: CommitResult | undefined, now: number): Sto
     case 'step_started':
       ev.data = JSON.stringify({ json: { attempt: res.attempt } });
       ev.parsed = { attempt: res.attempt };
+      if (op.wc !== undefined) ev.wc = op.wc;
       break;
     case 'step_created':
       ev.data = op.d;
       ev.parsed = { stepName: op.n, mode: op.m };
+      if (op.wc !== undefined) ev.wc = op.wc;
       break;
     case 'hook_created':
       if (res.r === 'conflict') {

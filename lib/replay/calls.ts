@@ -56,7 +56,7 @@ export class StepCall {
       }
       case 'step_started': {
         this.attempt = ((ev.parsed ?? deserialize(ev.data)) as { attempt: number }).attempt;
-        this.firstStartedAt ??= ev.createdAt;
+        this.firstStartedAt ??= ev.wc ?? ev.createdAt;
         this.status = 'running';
         return 'quiet';
       }

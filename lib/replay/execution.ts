@@ -136,7 +136,9 @@ export class Execution {
       if (this.terminal || this.divergence) return;
       if (this.cursor && compareEventIds(ev.eventId, this.cursor) <= 0) continue;
       this.cursor = ev.eventId;
-      if (!(await this.step(ev))) return;
+      const r = this.step(ev);
+      if (r === 'diverged') return;
+      if (r === 'settled') await drain();
     }
     if (this.lookahead.size > 0) {
       this.lookahead = new Map([...this.lookahead].filter(([, e]) => compareEventIds(e.eventId, this.cursor) > 0));
@@ -146,14 +148,17 @@ export class Execution {
   /**
    * Feeds results of steps this worker just ran inline before they are
    * committed, so the code can run on to its next calls and the results go
-   * in one commit with the intents that follow. Only valid while nothing
+   * in one commit with the intents that follow (their eventId is '' until
+   * then). Only valid while nothing
    * else can append to the log (see {@link waitsOnOutside}); the commit
    * checks that (strict) and {@link confirm} then moves the cursor.
    */
-  async feedAhead(results: Omit<StoredEvent, 'eventId'>[]): Promise<void> {
+  async feedAhead(results: StoredEvent[]): Promise<void> {
     for (const ev of results) {
       if (this.terminal || this.divergence) return;
-      if (!(await this.step({ ...ev, eventId: '' }))) return;
+      const r = this.step(ev);
+      if (r === 'diverged') return;
+      if (r === 'settled') await drain();
     }
   }
 
@@ -162,22 +167,22 @@ export class Execution {
     this.cursor = eventId;
   }
 
-  /** Consumes one event; false once the replay diverged. */
-  private async step(ev: StoredEvent): Promise<boolean> {
+  /**
+   * Consumes one event. 'settled': it settled something the code may await,
+   * so the caller lets the code run to quiescence before the next event.
+   */
+  private step(ev: StoredEvent): 'settled' | 'quiet' | 'diverged' {
     // The workflow clock: an inline step result carries the worker's clock (wc),
     // recorded with it so that feeding it ahead of the commit replays the same.
     const at = ev.wc ?? ev.createdAt;
     if (at > this.clock) this.clock = at;
     this.consumed++;
-    let settled: boolean;
     try {
-      settled = this.consume(ev) === 'settled';
+      return this.consume(ev);
     } catch (err) {
       this.divergence = err as Error;
-      return false;
+      return 'diverged';
     }
-    if (settled) await drain();
-    return true;
   }
 
   /**

@@ -18,6 +18,9 @@ import { reconcile, startReconciler, type ReconcileReport } from './reconciler.j
 import { processReplayJob, type ReplayContext } from './replay-job.js';
 import { processStepQueueJob } from './step-job.js';
 
+/** Default of {@link WorkerOptions.commitWindowMs}. */
+export const DEFAULT_COMMIT_WINDOW_MS = 100;
+
 /** A log sink. Fields never contain hook tokens or payloads. */
 export type WorkerLogger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
@@ -35,6 +38,15 @@ export interface WorkerOptions {
   lockDurationMs?: number;
   /** Largest batch of new steps run inline in the replay job; bigger batches go to the step queue. Default 1. */
   inlineSteps?: number;
+  /**
+   * Inline steps the workflow calls within this many ms of its last commit run
+   * at once, and their start and result are recorded together in one later
+   * commit (a step still running when the window closes has its start recorded
+   * then). A crash inside the window re-runs them: steps run at least once,
+   * their results are recorded exactly once. 0 records each step's start
+   * before it runs (one more commit per step). Default 100.
+   */
+  commitWindowMs?: number;
   /** Period of the reconciler (0 = only at start). Default 60 s. */
   reconcileIntervalMs?: number;
   /** Suspended runs kept warm in memory. Default 1000. */
@@ -75,6 +87,12 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
   const lockDuration = opts.lockDurationMs ?? 30_000;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError('concurrency must be an integer >= 1.');
   if (!Number.isInteger(lockDuration) || lockDuration < 1000) throw new InvalidArgumentError('lockDurationMs must be an integer >= 1000.');
+  const commitWindowMs = opts.commitWindowMs ?? DEFAULT_COMMIT_WINDOW_MS;
+  if (typeof commitWindowMs !== 'number' || !Number.isFinite(commitWindowMs) || commitWindowMs < 0 || commitWindowMs >= lockDuration / 3) {
+    throw new InvalidArgumentError(
+      `commitWindowMs must be a number of ms >= 0 and below a third of lockDurationMs (${lockDuration} ms), got ${String(opts.commitWindowMs)}; 0 records each step's start before it runs.`,
+    );
+  }
   installDeterminism();
 
   const log = opts.logger ?? defaultLogger;
@@ -98,6 +116,7 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
     workerId: id,
     leaseMs: lockDuration,
     inlineLimit: opts.inlineSteps ?? 1,
+    commitWindowMs,
     publicUrl: opts.publicUrl ?? `http://localhost:${process.env.PORT ?? 3000}`,
     log,
     isClosing: () => closingFlag,

@@ -63,6 +63,47 @@ describe('a new run started by its first commit (start spec)', function () {
     expect((await store.readAllEvents(runId)).map((e) => e.type)).to.deep.equal(['run_created', 'run_started', 'run_completed']);
   });
 
+  it('starts and ends a run in one commit: steps recorded after they ran keep their worker clock, the run goes from pending to completed', async () => {
+    const runId = await createTestRun(store);
+    const t0 = Date.now();
+    const ops: CommitOp[] = [];
+    for (const n of [1, 2]) {
+      const [created, started] = stepOps(n) as [CommitOp & { wc?: number }, CommitOp & { wc?: number }];
+      created.wc = started.wc = t0 + 10 * n;
+      ops.push(created, started, { t: 'step_completed', c: `step_${n}`, d: serialize({ result: n }), wc: t0 + 10 * n + 3 });
+    }
+    ops.push({ t: 'run_completed', c: '', d: serialize({ output: 2 }), out: serialize(2) });
+    const reply = await store.commit(runId, null, ops, '', { start: spec('owner-3', t0), releaseOwner: 'owner-3' });
+    expect(reply.released).to.equal(true);
+    expect(reply.results.map((r) => r.r)).to.deep.equal(Array(7).fill('ok'));
+    // attempt 1, first started at the worker's clock of the step's start
+    expect(reply.results[1]).to.include({ attempt: 1, startedAt: t0 + 10 });
+    const stored = await store.readAllEvents(runId);
+    expect(stored.map((e) => [e.type, e.correlationId, e.wc])).to.deep.equal([
+      ['run_created', '', undefined],
+      ['run_started', '', t0],
+      ['step_created', 'step_1', t0 + 10],
+      ['step_started', 'step_1', t0 + 10],
+      ['step_completed', 'step_1', t0 + 13],
+      ['step_created', 'step_2', t0 + 20],
+      ['step_started', 'step_2', t0 + 20],
+      ['step_completed', 'step_2', t0 + 23],
+      ['run_completed', '', undefined],
+    ]);
+    // The events the reply gives back (fed to the execution) carry the same clocks.
+    expect(reply.events.map((e) => e.wc)).to.deep.equal(stored.slice(1).map((e) => e.wc));
+    const run = (await store.getRun(runId))!;
+    expect(run).to.include({ status: 'completed', startedAt: t0, epoch: 1 });
+    expect(await suite.admin.exists(store.keys.runLease(runId))).to.equal(0);
+    for (const status of ['pending', 'running'] as const) {
+      expect(await suite.admin.zscore(store.keys.runsByStatus(status), runId), status).to.equal(null);
+    }
+    expect(await suite.admin.zscore(store.keys.runsByStatus('completed'), runId)).to.not.equal(null);
+    const steps = await store.getSteps(runId);
+    expect(Object.keys(steps).sort()).to.deep.equal(['step_1', 'step_2']);
+    expect(steps.step_1).to.include({ s: 'completed', a: 1, st: t0 + 10 });
+  });
+
   it('writes nothing for a run somebody started already (StaleCommitError), nor while another owner holds its lease', async () => {
     const started = await createTestRun(store);
     await store.acquireRun(started, 'other', 30_000);

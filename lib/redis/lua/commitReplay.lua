@@ -16,7 +16,10 @@
   KEYS[8..12] status indexes (pending, running, completed, failed, cancelled)
   KEYS[13] run resumes   KEYS[14] expiring runs index (retention: see includes/finishRun.lua)
   ARGV[1] epoch ('' = not fenced: store-level callers and tests)
-  ARGV[2] ops (JSON array, see lib/redis/store-types.ts CommitOp)
+  ARGV[2] ops (JSON array, see lib/redis/store-types.ts CommitOp); an op's wc
+          (worker clock) is stored on its event: step results, and the
+          step_created / step_started of an inline step recorded after it ran
+          (step_started then also takes it as the step's first start time)
   ARGV[3] the caller's cursor: last event id it consumed ('' = return no events)
   ARGV[4] run-finished pub/sub channel
   ARGV[5] '1' = strict: refuse (write nothing) when the stream has events after

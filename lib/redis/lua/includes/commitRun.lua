@@ -5,16 +5,32 @@
 local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hooksKey, leaseKey, statusKeys,
                          epoch, opsJson, cursor, channel, strict, owner, now, resumesKey, expiringKey, start)
   local startEpoch, startId = 0, ''
+  -- begun: this commit starts a new run (see includes/startRun.lua); its steps,
+  -- hooks and waits hashes are empty then, so they need not be read.
+  local begun, status, runId, known
   if start and start ~= '' then
-    local e, id, err = startRun(runKey, streamKey, leaseKey, statusKeys, start, now)
+    local err
+    begun, err = startRun(runKey, streamKey, leaseKey, start, now)
     if err then return err end
-    startEpoch, startId, epoch = e, id, tostring(e)
+    startEpoch, startId, epoch = begun.epoch, begun.id, tostring(begun.epoch)
+    status, runId, known = 'pending', begun.runId, begun.known
+  else
+    local r = redis.call('HMGET', runKey, 'status', 'runId', 'epoch', 'createdAt', 'retainMs', 'workflowName', 'idem')
+    status, runId = r[1], r[2]
+    if not status then return { ERR_RUN_NOT_FOUND } end
+    if epoch ~= '' and r[3] ~= epoch then return { ERR_FENCED } end
+    if TERMINAL[status] then return { ERR_RUN_EXPIRED, status } end
+    known = { createdAt = r[4], retainMs = r[5], workflowName = r[6], idem = r[7] }
   end
-  local r = redis.call('HMGET', runKey, 'status', 'runId', 'epoch')
-  local status, runId = r[1], r[2]
-  if not status then return { ERR_RUN_NOT_FOUND } end
-  if epoch ~= '' and r[3] ~= epoch then return { ERR_FENCED } end
-  if TERMINAL[status] then return { ERR_RUN_EXPIRED, status } end
+  -- A started run's move to running waits for the end of the commit: a run
+  -- that one commit starts and ends goes from pending to its end directly.
+  local function markRunning()
+    if begun and status == 'pending' then
+      moveRunStatus(runKey, statusKeys, runId, 'pending', 'running', now, known.createdAt, { startedAt = begun.startedAt })
+      status = 'running'
+    end
+  end
+  local madeHooks, madeWaits = false, false
 
   -- Events others appended since the caller's cursor (hook payloads, step-queue
   -- results, timers): read before our appends, so they precede ours in the log.
@@ -37,7 +53,7 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
   -- flushSteps, in one HSET (a commit changes two steps' states in the usual case).
   local written, dirty = {}, {}
   local function getStep(c)
-    return written[c] or getJson(stepsKey, c)
+    return written[c] or (not begun and getJson(stepsKey, c)) or nil
   end
   local function putStep(c, st)
     written[c] = st
@@ -63,10 +79,11 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
     if finished then
       res.r = 'skipped'
     elseif t == 'step_created' then
-      if written[c] or redis.call('HEXISTS', stepsKey, c) == 1 then res.r = 'exists'
+      if written[c] or (not begun and redis.call('HEXISTS', stepsKey, c) == 1) then res.r = 'exists'
       else
         putStep(c, { n = op.n, s = 'pending', a = 0, m = op.m or 'queue', i = op.i })
-        res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+        -- op.wc: an inline step recorded after it ran carries the worker's clock at its start
+        res.id = appendEvent(streamKey, runKey, t, c, op.d, now, op.wc)
       end
     elseif t == 'step_started' then
       local st = getStep(c)
@@ -75,10 +92,10 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
       elseif st.ra and st.ra > now then res.r = 'too_early'; res.at = st.ra
       else
         st.a = st.a + 1; st.s = 'running'; st.ra = nil
-        if not st.st then st.st = now end
+        if not st.st then st.st = op.wc or now end
         if op.m then st.m = op.m end
         putStep(c, st)
-        res.id = appendEvent(streamKey, runKey, t, c, '{"json":{"attempt":' .. st.a .. '}}', now)
+        res.id = appendEvent(streamKey, runKey, t, c, '{"json":{"attempt":' .. st.a .. '}}', now, op.wc)
         res.attempt = st.a; res.startedAt = st.st
       end
     elseif t == 'step_completed' or t == 'step_failed' or t == 'step_retrying' then
@@ -94,6 +111,7 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
         res.id = appendEvent(streamKey, runKey, t, c, op.d, now, op.wc)
       end
     elseif t == 'hook_created' then
+      madeHooks = true
       local own = getJson(runHooksKey, c)
       if own then res.r = 'exists'
       else
@@ -125,6 +143,7 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
         res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
       end
     elseif t == 'wait_created' then
+      madeWaits = true
       if redis.call('HEXISTS', waitsKey, c) == 1 then res.r = 'exists'
       else
         redis.call('HSET', waitsKey, c, cjson.encode({ s = 'waiting', at = op.at }))
@@ -145,20 +164,31 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
       local fields = { output = op.out }
       if t == 'run_failed' then to = 'failed'; fields = { error = op.err } end
       flushSteps() -- before finishRun sets the run's keys to expire (retention)
+      if begun then
+        fields.startedAt = begun.startedAt
+        known.noHooks, known.noWaits = not madeHooks, not madeWaits
+      end
       res.id = finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, status, to,
-        t, op.d, fields, channel, now, { steps = stepsKey, resumes = resumesKey, expiring = expiringKey })
+        t, op.d, fields, channel, now, { steps = stepsKey, resumes = resumesKey, expiring = expiringKey }, known)
       finished = true
     else
       flushSteps() -- what the ops before this one appended keeps its step states
+      markRunning()
+      if begun then redis.call('SET', leaseKey, begun.owner, 'PX', begun.ttl) end
       return redis.error_reply('WFR_BAD_OP ' .. tostring(t))
     end
     results[i] = res
   end
   flushSteps()
 
+  if not finished then markRunning() end
+
   local released = 0
-  if owner ~= '' and #unseen == 0 and redis.call('GET', leaseKey) == owner then
-    redis.call('DEL', leaseKey)
+  -- A new run's lease is set only now, and not at all when this commit releases it.
+  local holds = begun ~= nil
+  if begun and owner == '' then redis.call('SET', leaseKey, begun.owner, 'PX', begun.ttl) end
+  if owner ~= '' and #unseen == 0 and (holds or redis.call('GET', leaseKey) == owner) then
+    if not holds then redis.call('DEL', leaseKey) end
     -- What releaseRun records: the replay has consumed the log up to its tail.
     local last = cursor
     for i = #results, 1, -1 do

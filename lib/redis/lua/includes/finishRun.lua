@@ -4,14 +4,19 @@
 -- that long after its end, and is listed in the expiring index so that
 -- pruneRuns.lua can drop it from the run indexes then.
 -- retain: { steps = key, resumes = key, expiring = key } (the run's other keys and the index).
+-- known (optional): run hash fields the caller read already { createdAt,
+-- retainMs, workflowName, idem }, and noHooks / noWaits when the caller knows
+-- the run has none (a run started and ended by one commit that made none).
 local function finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, from, to,
-                         eventType, data, fields, channel, now, retain)
+                         eventType, data, fields, channel, now, retain, known)
   local id = appendEvent(streamKey, runKey, eventType, '', data, now)
   fields.completedAt = now
-  moveRunStatus(runKey, statusKeys, runId, from, to, now, nil, fields)
-  releaseRunHooks(runHooksKey, hooksKey, runId)
-  redis.call('DEL', waitsKey)
-  local r = redis.call('HMGET', runKey, 'retainMs', 'workflowName', 'idem')
+  moveRunStatus(runKey, statusKeys, runId, from, to, now, known and known.createdAt, fields)
+  if not (known and known.noHooks) then releaseRunHooks(runHooksKey, hooksKey, runId) end
+  if not (known and known.noWaits) then redis.call('DEL', waitsKey) end
+  local r
+  if known then r = { known.retainMs, known.workflowName, known.idem }
+  else r = redis.call('HMGET', runKey, 'retainMs', 'workflowName', 'idem') end
   local ttl = tonumber(r[1] or '')
   if ttl and ttl > 0 then
     for _, key in ipairs({ runKey, streamKey, runHooksKey, retain.steps, retain.resumes }) do
