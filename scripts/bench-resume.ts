@@ -344,7 +344,7 @@ interface Breakdown {
  * serializeLimited (superjson). Server side: cut-down copies of the resumeHook
  * Lua (built with the library's own buildScript, called with the store's exact
  * KEYS/ARGV) next to BullMQ's own Queue.add with the same replay-job options.
- * Reads Store internals (templates, bullKeys, bullArgv): bench-only, and any
+ * Reads Store internals (templates, bullKeys, template): bench-only, and any
  * variant that no longer fits the code is skipped, never fatal.
  */
 async function breakdown(fx: Fixture): Promise<Breakdown> {
@@ -355,10 +355,11 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
   const internals = fx.store as unknown as {
     templates: { run: string; events: string; resumes: string };
     bullKeys: string[];
-    bullArgv: (string | Buffer)[];
+    template: { parts: Buffer[] };
   };
-  const { templates: t, bullKeys, bullArgv } = internals;
-  if (!t || !Array.isArray(bullKeys) || !Array.isArray(bullArgv)) throw new Error('Store internals changed (templates/bullKeys/bullArgv)');
+  const { templates: t, bullKeys } = internals;
+  const parts = internals.template?.parts;
+  if (!t || !Array.isArray(bullKeys) || !Array.isArray(parts)) throw new Error('Store internals changed (templates/bullKeys/template.parts)');
   const keys = [fx.store.keys.hooks(), ...bullKeys];
   const data = serializeLimited({ payload: { approved: true, i: 0 } }, DEFAULT_MAX_PAYLOAD_BYTES, 'payload');
   const runId = (await fx.store.getHook(fx.token))!.runId;
@@ -388,7 +389,7 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
     const clientP50 = Object.fromEntries(cNames.map((nm, x) => [nm, round1(latencyStats(lat[x]!).p50)]));
 
     // ---- server side
-    const full = buildScript('resumeHook');
+    const full = buildScript('resumeHook', parts);
     const lookupLine = "local rec = redis.call('HGET', KEYS[1], ARGV[1])";
     const cut = full.indexOf(lookupLine);
     const enqueueCall = /^enqueueReplay\(runId, now\)\s*$/m;
@@ -419,7 +420,7 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
       }
       const cmd = `benchVariant${v++}`;
       client.defineCommand(cmd, { lua: text });
-      serverOps[name] = () => client[cmd]!(keys.length, ...keys, fx.token, newResumeId(), data, t.run, t.events, t.resumes, ...bullArgv);
+      serverOps[name] = () => client[cmd]!(keys.length, ...keys, fx.token, newResumeId(), data, t.run, t.events, t.resumes, '0');
     }
     let q = 0;
     serverOps['Queue.add, replay-job options, dedup hit (same path as resumeHook)'] = () =>

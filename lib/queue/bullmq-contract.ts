@@ -60,37 +60,34 @@ export function bullAddStandardJobLua(): string {
 /** Stands for the job timestamp in a captured template (replaced by server time in Lua). */
 export const TIMESTAMP_MARKER = 4102444800123;
 
-/** KEYS and ARGV for our scripts' enqueueReplay include (see lua/includes/enqueueReplay.lua). */
+/** What our scripts' enqueueReplay include needs (see lua/includes/enqueueReplay.lua). */
 export interface ReplayJobTemplate {
-  /** BullMQ's 9 keys of the workflow queue. */
+  /** BullMQ's 9 keys of the workflow queue (the last KEYS of the scripts that enqueue). */
   keys: string[];
   /**
-   * The {@link TEMPLATE_ARGC} value enqueueReplay reads: the job's packed
-   * args, data and opts cut around the places that vary per job (Lua only
-   * concatenates), as one buffer of ten parts, each after its byte length
-   * (2 bytes, big-endian). One value, not ten: every argument costs the
-   * caller more than the bytes it carries. The parts: args head, middle and tail around
-   * the packed deduplication key and timestamp; their order ('d' = key first,
+   * The job's packed args, data and opts cut around the places that vary per
+   * job, so that Lua only concatenates: args head, middle and tail around the
+   * packed deduplication key and timestamp; their order ('d' = key first,
    * 't' = timestamp first); the deduplication key before and after the run
    * id; the job data (JSON) before and after the run id; the packed opts
-   * before and after the packed run id.
+   * before and after the packed run id. They are compiled into the scripts as
+   * constants ({@link replayJobPartsLua}), not sent with every call: a binary
+   * argument costs the caller far more than its bytes (ioredis then builds
+   * the whole command as buffers).
    */
-  argv: (string | Buffer)[];
+  parts: Buffer[];
 }
 
-/** How many ARGV values the job template takes (at the end of a script's ARGV). */
-export const TEMPLATE_ARGC = 1;
+/** Lua source of a bytes value as a string literal (printable ASCII as is, every other byte as a 3-digit escape). */
+function luaBytes(b: Buffer): string {
+  let out = '"';
+  for (const c of b) out += c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c ? String.fromCharCode(c) : `\\${String(c).padStart(3, '0')}`;
+  return `${out}"`;
+}
 
-/** The ten parts of a template's packed value (see {@link ReplayJobTemplate.argv}). */
-export function templateParts(argv: readonly (string | Buffer)[]): Buffer[] {
-  const blob = argv[0] as Buffer;
-  const parts: Buffer[] = [];
-  for (let at = 0; at < blob.length; ) {
-    const len = blob.readUInt16BE(at);
-    parts.push(blob.subarray(at + 2, at + 2 + len));
-    at += 2 + len;
-  }
-  return parts;
+/** The template parts as the Lua constant enqueueReplay reads (`REPLAY_JOB_PARTS`). */
+export function replayJobPartsLua(parts: readonly Buffer[]): string {
+  return `local REPLAY_JOB_PARTS = { ${parts.map(luaBytes).join(', ')} }`;
 }
 
 // Same encoding options as BullMQ's own packer; used only to find byte patterns in its output.
@@ -168,11 +165,7 @@ export async function captureReplayJobTemplate(queue: Queue): Promise<ReplayJobT
     opts.subarray(0, iSlot),
     opts.subarray(iSlot + encSlot.length),
   ];
-  if (parts.some((p) => p.length > 0xffff)) throw new Error('bullmq contract changed: a replay job template part is over 64 KiB.');
-  return {
-    keys: a.slice(0, 9).map(String),
-    argv: [Buffer.concat(parts.flatMap((p) => [Buffer.from([p.length >> 8, p.length & 0xff]), p]))],
-  };
+  return { keys: a.slice(0, 9).map(String), parts: parts.map((p) => Buffer.from(p)) };
 }
 
 /** Fails fast when the installed bullmq does not match what our scripts wrap. */

@@ -1,14 +1,16 @@
 /**
  * Loads the Lua scripts of lib/redis/lua: expands `--- @include "name"` lines
  * (each include once per script), prepends BullMQ's own addStandardJob as a
- * local function where a script says `--- @bullmq`, and registers each script
- * with ioredis `defineCommand` under a content-hashed name (EVALSHA, with EVAL
- * on NOSCRIPT after a restart or failover).
+ * local function where a script says `--- @bullmq`, puts the store's replay
+ * job template where a script says `--- @replay-job-parts` (so it is not sent
+ * with every call), and registers each script with ioredis `defineCommand`
+ * under a content-hashed name (EVALSHA, with EVAL on NOSCRIPT after a restart
+ * or failover).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis, Cluster } from 'ioredis';
-import { bullAddStandardJobLua } from '../queue/bullmq-contract.js';
+import { bullAddStandardJobLua, replayJobPartsLua } from '../queue/bullmq-contract.js';
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
 
@@ -34,8 +36,12 @@ function readLua(relative: string): string {
   return readFileSync(new URL(relative, LUA_DIR), 'utf8');
 }
 
-/** Builds the full text of one script (includes expanded, BullMQ wrapped in). */
-export function buildScript(name: ScriptName): string {
+/**
+ * Builds the full text of one script (includes expanded, BullMQ wrapped in).
+ * `replayJobParts`: the store's replay job template (see ReplayJobTemplate),
+ * required by the scripts that enqueue a replay.
+ */
+export function buildScript(name: ScriptName, replayJobParts?: readonly Buffer[]): string {
   const included = new Set<string>();
   const expand = (text: string, stack: string[]): string =>
     text.replace(/^--- @include "([A-Za-z0-9_]+)"\s*$/gm, (_m, inc: string) => {
@@ -46,6 +52,10 @@ export function buildScript(name: ScriptName): string {
     });
   let body = expand(readLua(`${name}.lua`), [name]);
   if (/^--- @bullmq\s*$/m.test(body)) body = `${bullAddStandardJobLua()}\n${body}`;
+  if (/^--- @replay-job-parts\s*$/m.test(body)) {
+    if (!replayJobParts) throw new Error(`Lua script ${name} enqueues replays: build it with the store's replay job template`);
+    body = body.replace(/^--- @replay-job-parts\s*$/m, () => replayJobPartsLua(replayJobParts));
+  }
   return body;
 }
 
@@ -53,9 +63,13 @@ export function buildScript(name: ScriptName): string {
 export class ScriptRunner {
   private readonly names = new Map<ScriptName, string>();
 
-  constructor(private readonly client: Redis | Cluster) {
+  constructor(
+    private readonly client: Redis | Cluster,
+    /** The store's replay job template (compiled into the scripts that enqueue). */
+    replayJobParts: readonly Buffer[],
+  ) {
     for (const name of SCRIPT_NAMES) {
-      const lua = buildScript(name);
+      const lua = buildScript(name, replayJobParts);
       const sha = createHash('sha1').update(lua).digest('hex').slice(0, 12);
       const command = `wfr_${name}_${sha}`;
       if (typeof (client as any)[command] !== 'function') client.defineCommand(command, { lua });

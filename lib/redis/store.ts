@@ -117,7 +117,8 @@ function parseRun(h: Record<string, string>): RunRecord | null {
 export class Store {
   readonly keys: Keyspace;
   readonly client: Redis | Cluster;
-  readonly scripts: ScriptRunner;
+  /** Set by {@link Store.open} (the scripts carry the replay job template captured there). */
+  readonly scripts!: ScriptRunner;
   /** The BullMQ queue of workflow replays (job data: `{ runId }`). */
   readonly workflowQueue: Queue;
   /** The BullMQ queue of steps and timers. */
@@ -129,7 +130,6 @@ export class Store {
   private constructor(opts: StoreOptions) {
     this.client = opts.client;
     this.keys = createKeyspace(opts.prefix ?? 'wf');
-    this.scripts = new ScriptRunner(this.client);
     const queueOpts = { connection: this.client as Redis, prefix: this.keys.bullPrefix };
     this.workflowQueue = new Queue(QUEUE_NAMES.workflows, queueOpts);
     this.stepQueue = new Queue(QUEUE_NAMES.steps, queueOpts);
@@ -141,6 +141,7 @@ export class Store {
   static async open(opts: StoreOptions): Promise<Store> {
     const store = new Store(opts);
     store.template = await captureReplayJobTemplate(store.workflowQueue);
+    (store as { scripts: ScriptRunner }).scripts = new ScriptRunner(store.client, store.template.parts);
     // Each Queue writes its meta hash once connected; wait for it so callers see a settled keyspace.
     await Promise.all([store.workflowQueue.getVersion(), store.stepQueue.getVersion()]);
     return store;
@@ -148,9 +149,6 @@ export class Store {
 
   private get bullKeys(): string[] {
     return this.template.keys;
-  }
-  private get bullArgv(): (string | Buffer)[] {
-    return this.template.argv;
   }
 
   private fail(reply: unknown[], script: string, ctx: { runId?: string; token?: string } = {}): never {
@@ -181,7 +179,7 @@ export class Store {
       ],
       [
         p.runId, p.workflowName, p.data, p.input, p.idempotencyKey ? '1' : '0', p.retentionMs ? String(p.retentionMs) : '',
-        startHintJobData(p.runId, p.workflowName, p.input), ...this.bullArgv,
+        startHintJobData(p.runId, p.workflowName, p.input),
       ],
     );
     if (reply[0] < 0) this.fail(reply, 'createRun', { runId: p.runId });
@@ -197,7 +195,7 @@ export class Store {
   ): Promise<{ hook: HookRecord; eventId: string; duplicate: boolean }> {
     const t = this.templates;
     return this.scripts
-      .run('resumeHook', [this.keys.hooks(), ...this.bullKeys], [token, resumeId, data, t.run, t.events, t.resumes, opts.webhookOnly ? '1' : '0', ...this.bullArgv])
+      .run('resumeHook', [this.keys.hooks(), ...this.bullKeys], [token, resumeId, data, t.run, t.events, t.resumes, opts.webhookOnly ? '1' : '0'])
       .then((reply) => {
         if (reply[0] < 0) this.fail(reply, 'resumeHook', { token });
         return { hook: JSON.parse(reply[1]) as HookRecord, eventId: String(reply[2]), duplicate: reply[0] === 1 };
@@ -314,7 +312,7 @@ export class Store {
 
   /** Puts a pending or running run on the workflow queue (deduplicated). */
   async wakeRun(runId: string): Promise<void> {
-    const reply = await this.scripts.run('wakeRun', [this.keys.run(runId), ...this.bullKeys], [...this.bullArgv]);
+    const reply = await this.scripts.run('wakeRun', [this.keys.run(runId), ...this.bullKeys], []);
     if (reply[0] < 0) this.fail(reply, 'wakeRun', { runId });
   }
 
@@ -342,7 +340,7 @@ export class Store {
     const reply = await this.scripts.run(
       'finishStep',
       [k.run(runId), k.runEvents(runId), k.runSteps(runId), ...this.bullKeys],
-      [stepId, type, data, retryAt, ...this.bullArgv],
+      [stepId, type, data, retryAt],
     );
     if (reply[0] < 0) this.fail(reply, 'finishStep', { runId });
     return String(reply[1]);
@@ -354,7 +352,7 @@ export class Store {
     const reply = await this.scripts.run(
       'completeWait',
       [k.run(runId), k.runEvents(runId), k.runWaits(runId), ...this.bullKeys],
-      [waitId, ...this.bullArgv],
+      [waitId],
     );
     if (reply[0] < 0) this.fail(reply, 'completeWait', { runId });
     return String(reply[1]);

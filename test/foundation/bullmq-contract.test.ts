@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
 import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { configure, closeWorkflowClient, resumeHook } from 'workflow-redis/api';
 import {
   BULLMQ_TESTED_VERSION,
@@ -15,8 +16,7 @@ import {
   captureReplayJobTemplate,
   checkBullmqContract,
   RUN_ID_PLACEHOLDER,
-  TEMPLATE_ARGC,
-  templateParts,
+  replayJobPartsLua,
 } from '../../lib/queue/bullmq-contract.js';
 import type { Store } from '../../lib/redis/store.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
@@ -80,12 +80,11 @@ describe('bullmq contract', function () {
       await checkBullmqContract(store.workflowQueue);
       const tpl = await captureReplayJobTemplate(store.workflowQueue);
       expect(tpl.keys).to.have.length(9);
-      expect(tpl.argv).to.have.length(TEMPLATE_ARGC);
       const q = store.workflowQueue.keys;
       expect(tpl.keys).to.deep.equal([q.wait, q.paused, q.meta, q.id, q.completed, q.delayed, q.active, q.events, q.marker]);
       for (const key of tpl.keys) expect(key.startsWith(`${store.keys.bullPrefix}:workflows:`), key).to.equal(true);
 
-      const parts = templateParts(tpl.argv);
+      const parts = tpl.parts;
       expect(parts).to.have.length(10);
       const [argsHead, argsMid, argsTail, order, dedupHead, dedupTail, dataHead, dataTail, optsHead, optsTail] = parts.map((p, i) =>
         [3, 4, 5, 6, 7].includes(i) ? p.toString() : p,
@@ -106,6 +105,14 @@ describe('bullmq contract', function () {
       const opts = unpack(Buffer.concat([optsHead as Buffer, pack(runId), optsTail as Buffer])) as Record<string, any>;
       expect(opts.de).to.deep.equal({ id: runId, keepLastIfActive: true });
       expect(opts.jobId).to.equal(undefined);
+    });
+
+    it('the template parts are compiled into the scripts byte for byte (every byte value survives the Lua literal)', async function () {
+      const tpl = await captureReplayJobTemplate(store.workflowQueue);
+      const parts = [...tpl.parts, Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from([0x01, 0x35, 0x36, 0x5c, 0x22]), Buffer.alloc(0)];
+      const lua = `${replayJobPartsLua(parts)}\nreturn REPLAY_JOB_PARTS`;
+      const back = (await (store.client as Redis).callBuffer('EVAL', lua, '0')) as Buffer[];
+      expect(back.map((b) => b.toString('hex'))).to.deep.equal(parts.map((p) => p.toString('hex')));
     });
 
     /** Processes whatever is queued for the run and waits until nothing is left (dedup key cleared). */

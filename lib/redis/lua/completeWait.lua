@@ -4,7 +4,7 @@
 
   KEYS[1] run hash   KEYS[2] run stream   KEYS[3] waits
   KEYS[4..12] BullMQ addStandardJob keys of the workflow queue
-  ARGV[1] wait id    ARGV[2] BullMQ job template (1 value, see includes/enqueueReplay.lua)
+  ARGV[1] wait id
 
   Returns {0, eventId} | {-1} | {-2, status} run finished | {-9} no such wait
           | {-3} already completed | {-5, resumeAt} too early

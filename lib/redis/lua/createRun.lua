@@ -13,7 +13,6 @@
   ARGV[6]  retention after the run ends, ms ('' = kept until deleted; see includes/finishRun.lua)
   ARGV[7]  replay job data (JSON: run id plus the start hint the worker uses to
            run a new run before taking its lease; '' = just the run id)
-  ARGV[8] BullMQ job template (1 value, see includes/enqueueReplay.lua)
 
   Returns {0, runId} created | {1, runId} already existed (nothing written)
           | {-3, existingWorkflowName} the run id belongs to another workflow

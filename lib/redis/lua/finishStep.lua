@@ -7,7 +7,6 @@
   KEYS[4..12] BullMQ addStandardJob keys of the workflow queue
   ARGV[1] step id    ARGV[2] event type   ARGV[3] event data (superjson)
   ARGV[4] retry at (ms, step_retrying only)
-  ARGV[5] BullMQ job template (1 value, see includes/enqueueReplay.lua)
 
   Returns {0, eventId} | {-1} | {-2, status} run finished
           | {-8} no such step | {-3, status} the step already has a result

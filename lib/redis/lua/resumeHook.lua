@@ -11,7 +11,6 @@
   ARGV[4]  run hash template     ARGV[5]  run stream template
   ARGV[6]  run resumes template  (templates from keys.ts runTemplates)
   ARGV[7]  '1' = only a webhook hook may be resumed (resumeWebhook), '0' = any
-  ARGV[8] BullMQ job template (1 value, see includes/enqueueReplay.lua)
 
   Returns {0, hookRecordJSON, eventId} appended
           | {1, hookRecordJSON, eventId} this resume id was already applied (nothing written)

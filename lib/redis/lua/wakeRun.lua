@@ -4,7 +4,7 @@
   one gets a follow-up.
 
   KEYS[1] run hash   KEYS[2..10] BullMQ addStandardJob keys of the workflow queue
-  ARGV[1] BullMQ job template (1 value, see includes/enqueueReplay.lua)
+  (no ARGV: the job template is compiled in, see includes/enqueueReplay.lua)
 
   Returns {0, jobId} | {-1} no run | {-2, status} run finished
 ]]

@@ -5,19 +5,13 @@
 -- around those places, so that here they are only joined again with this
 -- run's id and the server time (msgpack is self-delimiting: a whole encoded
 -- value is swapped for another, the buffer stays valid).
--- Layout: the last 9 KEYS are BullMQ's; the last ARGV is the template: its ten
--- parts, each after its length (2 bytes, big-endian). The parts: args head,
--- middle, tail; order ('d': dedup key first, 't': timestamp first); dedup key
--- head, tail; data head, tail; opts head, tail.
+-- Layout: the last 9 KEYS are BullMQ's. The ten parts are compiled into the
+-- script by the loader (lib/redis/scripts.ts) as REPLAY_JOB_PARTS, on the line
+-- below: args head, middle, tail; order ('d': dedup key first, 't': timestamp
+-- first); dedup key head, tail; data head, tail; opts head, tail.
+--- @replay-job-parts
 local function templateParts()
-  local blob, p, at = ARGV[#ARGV], {}, 1
-  for i = 1, 10 do
-    local hi, lo = string.byte(blob, at, at + 1)
-    local len = hi * 256 + lo
-    p[i] = string.sub(blob, at + 2, at + 1 + len)
-    at = at + 2 + len
-  end
-  return p
+  return REPLAY_JOB_PARTS
 end
 
 -- jobData: the job's data JSON when the caller built it (createRun's start
