@@ -19,6 +19,12 @@ export const MAX_AHEAD_OPS = 256;
 export interface ReplayLease {
   epoch: number;
   start?: StartSpec;
+  /**
+   * The run's first replay job on its first delivery: its steps may run before
+   * the start commit. Not on a re-delivery (a worker died in it): the run may
+   * have results recorded already, which a replay from the log would reuse.
+   */
+  firstDelivery?: boolean;
 }
 
 /** The replay's hold on the run's lease. */
@@ -227,9 +233,9 @@ function takeStart(lease: ReplayLease, held: LeaseState, reply: CommitReply): vo
 
 /**
  * May the new inline steps of these intents run before their start is
- * recorded? Only with the lease held (or, for a new run, its first job: the
- * start commit takes the lease and is refused, writing nothing, if another
- * worker started the run meanwhile), nothing outside able to append to the
+ * recorded? Only with the lease held (or, for a new run, its first job on its
+ * first delivery: the start commit takes the lease and is refused, writing
+ * nothing, if another worker started the run meanwhile), nothing outside able to append to the
  * log, only new steps to record (a re-run after a crash records its start
  * first), and the commit window still open.
  */
@@ -243,7 +249,7 @@ function canDefer(
   lastCommitAt: number,
 ): boolean {
   const window = ctx.commitWindowMs ?? 0;
-  if (window <= 0 || !(held.acquired || lease.start) || held.released || held.lost) return false;
+  if (window <= 0 || !(held.acquired || (lease.start && lease.firstDelivery)) || held.released || held.lost) return false;
   const n = intents.inline.length;
   if (n === 0 || intents.ops.length !== 2 * n || intents.queued.length > 0 || intents.timers.length > 0) return false;
   if (intents.inline.some((s) => s.created) || aheadOps + 3 * n > MAX_AHEAD_OPS) return false;

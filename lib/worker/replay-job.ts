@@ -70,7 +70,8 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobDat
       await ex.begin(wf.fn, args, []);
       return { execution: ex, fed: 0 };
     };
-    const r = await replay(ctx, runId, { epoch: 0, start }, start.owner, false, begin);
+    const firstDelivery = job.attemptsMade === 0 && !(job.stalledCounter > 0) && !(job.attemptsStarted > 1);
+    const r = await replay(ctx, runId, { epoch: 0, start, firstDelivery }, start.owner, false, begin);
     if (r !== 'not-new') return;
     // Somebody started the run meanwhile (a re-delivered job): replay it from its log.
   }

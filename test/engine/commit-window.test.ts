@@ -161,6 +161,30 @@ describe('engine: the commit window of inline steps', function () {
     });
   }
 
+  it('a re-delivered first job runs no step before the start commit: a result the dead worker recorded is reused, not re-run', async () => {
+    const run = await start(threeQuick, []);
+    const job = await firstJob(run.runId);
+    // The worker that got the job first started the run, recorded step_1 and died (its lease expired).
+    const lease = await store.acquireRun(run.runId, 'dead-worker', 10_000);
+    const input = JSON.stringify({ json: [1] });
+    await store.commit(run.runId, lease.epoch, [
+      { t: 'step_created', c: 'step_1', d: JSON.stringify({ json: { stepName: quick.stepName, input, mode: 'inline' } }), n: quick.stepName, m: 'inline', i: input },
+      { t: 'step_started', c: 'step_1', m: 'inline' },
+      { t: 'step_completed', c: 'step_1', d: JSON.stringify({ json: { result: 10 } }) },
+    ]);
+    await store.client.del(store.keys.runLease(run.runId));
+    // BullMQ hands the stalled job out again.
+    job.stalledCounter = 1;
+    job.attemptsStarted = 2;
+    const { ctx } = context(10_000);
+    await processReplayJob(ctx, job);
+    expect(await getRun(run.runId).returnValue).to.equal(60);
+    expect(executions.get(run.runId), 'step_1 is not run again').to.deep.equal(['quick 2', 'quick 3']);
+    const lines = await eventLines(run);
+    expect(lines.filter((l) => l === 'run_started')).to.have.length(1);
+    expect(lines.filter((l) => l.startsWith('step_completed'))).to.deep.equal(['step_completed step_1', 'step_completed step_2', 'step_completed step_3']);
+  });
+
   it('a refused commit of steps run ahead writes nothing; the next replay runs them again and records each result once', async () => {
     const run = await start(threeQuick, []);
     const stream = store.keys.runEvents(run.runId);
