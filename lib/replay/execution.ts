@@ -17,22 +17,11 @@ import { serialize } from '../serialization/codec.js';
 import { Call, HookCall, StepCall, WaitCall } from './calls.js';
 import { workflowStorage } from './context.js';
 import { seededRandom } from './determinism.js';
+import { compareEventIds } from './event-ids.js';
 
 const drain = () => new Promise<void>((r) => setImmediate(r));
 
-/** Compares two decimal digit strings (no leading zeros) by value. */
-function compareDigits(a: string, b: string): number {
-  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Compares two stream ids (`ms-seq`) without allocating (this runs for every event fed). */
-export function compareEventIds(a: string, b: string): number {
-  if (a === b) return 0;
-  const ia = a.indexOf('-');
-  const ib = b.indexOf('-');
-  return compareDigits(a.slice(0, ia), b.slice(0, ib)) || compareDigits(a.slice(ia + 1), b.slice(ib + 1));
-}
+export { compareEventIds } from './event-ids.js';
 
 /** How a workflow function ended. */
 export type Outcome = { kind: 'running' } | { kind: 'returned'; value: unknown } | { kind: 'threw'; error: unknown };
@@ -68,10 +57,17 @@ export class Execution {
   cursor = '';
   /** Time seen by workflow code: the createdAt of the last consumed event. */
   private clock: number;
-  private readonly rng: () => number;
+  /** Seeded on first use (most runs never call Math.random()). */
+  private rng: (() => number) | undefined;
   private readonly seq = { step: 0, hook: 0, wait: 0 };
   private readonly calls = new Map<string, Call>();
-  private readonly order: Call[] = [];
+  /**
+   * Calls not settled for good yet, in call order (steps not done, sleeps not
+   * completed, hooks not disposed or in conflict): what intents() and the
+   * checks between rounds look at, so that a run of thousands of calls does
+   * not rescan them all every round. Compacted as they settle ({@link openCalls}).
+   */
+  private readonly open: Call[] = [];
   /** Recorded events not consumed yet, by correlation id (tokens and resumeAt are read ahead). */
   private lookahead = new Map<string, StoredEvent>();
   outcome: Outcome = { kind: 'running' };
@@ -88,7 +84,6 @@ export class Execution {
     this.clock = init.startedAt;
     this.inlineLimit = init.inlineLimit;
     this.publicUrl = init.publicUrl;
-    this.rng = seededRandom(`${init.runId}:${init.workflowName}:${init.startedAt}`);
   }
 
   /** Workflow clock (Date.now() inside the workflow). */
@@ -98,6 +93,7 @@ export class Execution {
 
   /** Workflow PRNG (Math.random() inside the workflow). */
   random(): number {
+    this.rng ??= seededRandom(`${this.runId}:${this.workflowName}:${this.startedAt}`);
     return this.rng();
   }
 
@@ -191,7 +187,7 @@ export class Execution {
    * queue (its result).
    */
   get waitsOnOutside(): boolean {
-    for (const c of this.order) {
+    for (const c of this.openCalls()) {
       if (c.kind === 'hook' && c.created && !c.disposedLogged && !c.conflict) return true;
       if (c.kind === 'wait' && c.created && !c.completed) return true;
       // A queued step, or an inline one whose retry went to the step queue (pending again).
@@ -292,22 +288,31 @@ export class Execution {
     return call.promise;
   }
 
+  /** The open calls, once those settled for good since the last look are dropped. */
+  private openCalls(): Call[] {
+    const open = this.open;
+    let j = 0;
+    for (const c of open) if (!settledForGood(c)) open[j++] = c;
+    open.length = j;
+    return open;
+  }
+
   private register(call: Call): void {
     this.calls.set(call.id, call);
-    this.order.push(call);
+    this.open.push(call);
   }
 
   // ---- intents --------------------------------------------------------------------
 
   /** True while a new call still prepares asynchronously (see {@link prepare}). */
   get preparing(): boolean {
-    for (const c of this.order) if (c.kind === 'hook' && c.preparing && !c.created) return true;
+    for (const c of this.openCalls()) if (c.kind === 'hook' && c.preparing && !c.created) return true;
     return false;
   }
 
   /** Finishes async preparation of new calls (static webhook responses) before intents(). */
   async prepare(): Promise<void> {
-    for (const c of this.order) {
+    for (const c of this.openCalls()) {
       if (c.kind === 'hook' && c.preparing && !c.created) {
         try {
           await c.preparing;
@@ -341,10 +346,11 @@ export class Execution {
       out.ops.push(failedOp(this.outcome.error));
       return out;
     }
-    const newSteps = this.order.filter((c): c is StepCall => c.kind === 'step' && !c.created && !c.inputError);
+    const open = this.openCalls();
+    const newSteps = open.filter((c): c is StepCall => c.kind === 'step' && !c.created && !c.inputError);
     const inline = newSteps.length <= this.inlineLimit;
     // Hooks first, so a step that sends a token out runs after the hook exists.
-    for (const c of this.order) {
+    for (const c of open) {
       if (c.kind !== 'hook') continue;
       if (!c.created) {
         out.ops.push({
@@ -358,12 +364,12 @@ export class Execution {
         });
       }
     }
-    for (const c of this.order) {
+    for (const c of open) {
       if (c.kind === 'hook' && c.disposed && !c.disposedLogged && !c.conflict) {
         out.ops.push({ t: 'hook_disposed', c: c.id, d: serialize({}) });
       }
     }
-    for (const c of this.order) {
+    for (const c of open) {
       if (c.kind === 'step') {
         if (!c.created && !c.inputError) {
           const mode = inline ? 'inline' : 'queue';
@@ -396,6 +402,13 @@ export class Execution {
     return out;
   }
 
+}
+
+/** A call nothing can change any more: no intent, no outside event will concern it. */
+function settledForGood(c: Call): boolean {
+  if (c.kind === 'step') return c.status === 'done';
+  if (c.kind === 'wait') return c.completed;
+  return c.disposedLogged || c.conflict !== undefined;
 }
 
 function errorRecord(err: unknown): { name?: string; message: string; stack?: string } {

@@ -35,6 +35,8 @@ export interface LeaseState {
   released: boolean;
   /** The replay holds (or held) the lease: false until a new run's first commit takes it. */
   acquired: boolean;
+  /** Called when a new run's first commit took the lease and kept it (start renewing it). */
+  onAcquired?: () => void;
 }
 
 /** What {@link drive} did. */
@@ -229,6 +231,7 @@ function takeStart(lease: ReplayLease, held: LeaseState, reply: CommitReply): vo
   lease.epoch = reply.epoch!;
   lease.start = undefined;
   held.acquired = true;
+  if (!reply.released) held.onAcquired?.();
 }
 
 /**

@@ -147,14 +147,19 @@ async function replay(
   load: () => Promise<{ execution: Execution; fed: number; warm?: boolean }>,
 ): Promise<'done' | 'not-new'> {
   const t0 = performance.now();
-  const held: LeaseState = { lost: false, released: false, acquired: !lease.start };
-  const renew = setInterval(() => {
-    if (held.released || !held.acquired) return;
-    ctx.store.renewLease(runId, owner, ctx.leaseMs).then(
-      (ok) => (held.lost ||= !ok && !held.released),
-      () => undefined,
-    );
-  }, Math.max(Math.floor(ctx.leaseMs / 3), 50));
+  let renew: ReturnType<typeof setInterval> | undefined;
+  const renewing = () => {
+    renew ??= setInterval(() => {
+      if (held.released) return;
+      ctx.store.renewLease(runId, owner, ctx.leaseMs).then(
+        (ok) => (held.lost ||= !ok && !held.released),
+        () => undefined,
+      );
+    }, Math.max(Math.floor(ctx.leaseMs / 3), 50));
+  };
+  // A new run's lease is taken by its first commit, often the one that also releases it: renew only once held.
+  const held: LeaseState = { lost: false, released: false, acquired: !lease.start, onAcquired: renewing };
+  if (held.acquired) renewing();
   let execution: Execution | undefined;
   let warm = false;
   let fed = 0;
@@ -185,7 +190,7 @@ async function replay(
     if (FencedError.is(err) || RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) return 'done';
     throw err;
   } finally {
-    clearInterval(renew);
+    if (renew) clearInterval(renew);
     if (held.acquired && !held.released) {
       await ctx.store.releaseRun(runId, owner, lease.epoch, execution?.cursor ?? '').catch(() => undefined);
     }

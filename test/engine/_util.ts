@@ -55,7 +55,7 @@ export async function expectThrow<E = Error>(fn: () => unknown, name: string): P
 
 /** `type correlationId` lines of a run's log, for readable sequence assertions. */
 export async function eventLines(run: Run<unknown>): Promise<string[]> {
-  return (await run.events()).map((e) => (e.correlationId ? `${e.type} ${e.correlationId}` : e.type));
+  return (await run.events({ limit: 10_000 })).map((e) => (e.correlationId ? `${e.type} ${e.correlationId}` : e.type));
 }
 
 /** Waits until the run's log holds an event matching `pred`; returns the log. */

@@ -19,6 +19,7 @@ import type { CommitOp, CommitOptions } from '../../lib/redis/store-types.js';
 import type { ReplayJobData } from '../../lib/queue/replay-job-data.js';
 import { ExecutionCache } from '../../lib/worker/execution-cache.js';
 import { processReplayJob, type ReplayContext } from '../../lib/worker/replay-job.js';
+import { MAX_AHEAD_OPS } from '../../lib/worker/drive.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
 import { deferred, eventLines, type Deferred } from './_util.js';
 
@@ -51,6 +52,12 @@ const threeQuick = defineWorkflow(`${N}.three`, async () => {
   const a = await quick(1);
   const b = await quick(2);
   return a + b + (await quick(3));
+});
+
+const manyQuick = defineWorkflow(`${N}.many`, async (n: number) => {
+  let sum = 0;
+  for (let i = 1; i <= n; i++) sum += await quick(i);
+  return sum;
 });
 
 const slowInTheMiddle = defineWorkflow(`${N}.slow-middle`, async () => {
@@ -134,6 +141,20 @@ describe('engine: the commit window of inline steps', function () {
     const steps = await store.getSteps(run.runId);
     expect([1, 2, 3].map((i) => steps[`step_${i}`]!).map((s) => [s.s, s.a, s.st])).to.deep.equal(startedWc.map((st) => ['completed', 1, st]));
     expect(await store.client.exists(store.keys.runLease(run.runId)), 'no lease left behind').to.equal(0);
+  });
+
+  it(`a long run of quick steps is committed in commits of at most ${MAX_AHEAD_OPS} ops run ahead`, async () => {
+    const n = 400;
+    const run = await start(manyQuick, [n]);
+    const { ctx, commits } = context(10_000);
+    await processReplayJob(ctx, await firstJob(run.runId));
+    expect(await getRun(run.runId).returnValue).to.equal((10 * n * (n + 1)) / 2);
+    expect(commits.length).to.be.at.least(Math.ceil((3 * n) / MAX_AHEAD_OPS));
+    for (const ops of commits) expect(ops.length).to.be.at.most(MAX_AHEAD_OPS + 2);
+    const lines = await eventLines(run);
+    expect(lines.filter((l) => l.startsWith('step_completed'))).to.have.length(n);
+    expect(new Set(lines.filter((l) => l.startsWith('step_completed'))).size, 'each step once').to.equal(n);
+    expect(executions.get(run.runId)).to.have.length(n);
   });
 
   for (const windowMs of [0, 30]) {
