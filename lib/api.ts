@@ -28,6 +28,7 @@ export {
   WorkflowNotRegisteredError,
   StepNotRegisteredError,
   NondeterminismError,
+  UnavailableInWorkflowError,
   EntityConflictError,
   RunExpiredError,
 } from './errors/errors.js';

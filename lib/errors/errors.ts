@@ -125,6 +125,13 @@ export class StepNotRegisteredError extends WorkflowError {
 /** The workflow code no longer makes the calls recorded in its event log. */
 export class NondeterminismError extends WorkflowError {}
 
+/**
+ * Workflow code called something that cannot be replayed (a real timer):
+ * use `sleep()` in the workflow, or do it in a step. As in the official SDK,
+ * where workflow code runs in a sandbox without timers.
+ */
+export class UnavailableInWorkflowError extends WorkflowError {}
+
 /** The transition is not allowed in the entity's current state (a duplicate or a late write). */
 export class EntityConflictError extends WorkflowError {}
 

@@ -5,8 +5,11 @@
  * execution: `Date.now()` / `new Date()` return the time of the last consumed
  * event (the run's start, then each event's server timestamp, as the official
  * SDK does) and `Math.random()` draws from a PRNG seeded by the run.
+ * `setTimeout()` / `setInterval()` throw inside workflow code (a real timer
+ * would not survive a replay: use `sleep()`), as in the official SDK's sandbox.
  * Everywhere else (BullMQ, ioredis, steps, the app) they are untouched.
  */
+import { UnavailableInWorkflowError } from '../errors/errors.js';
 import { workflowStorage } from './context.js';
 
 const RealDate = Date;
@@ -38,6 +41,24 @@ export function installDeterminism(): void {
     const ex = workflowStorage.getStore();
     return ex ? ex.random() : realRandom();
   };
+  globalThis.setTimeout = refuseInWorkflow(globalThis.setTimeout, 'setTimeout');
+  globalThis.setInterval = refuseInWorkflow(globalThis.setInterval, 'setInterval');
+}
+
+/** `timer` unchanged outside workflow code; inside, an error that says what to use instead. */
+function refuseInWorkflow<F extends (...args: any[]) => any>(timer: F, name: string): F {
+  const guarded = function (this: unknown, ...args: unknown[]) {
+    if (workflowStorage.getStore()) {
+      throw new UnavailableInWorkflowError(
+        `${name}() is not available in workflow code: its timer would not survive a replay. ` +
+          "Use sleep('1s') from workflow-redis to wait durably, or do the timed work in a step.",
+      );
+    }
+    return timer.apply(this, args);
+  };
+  // Keep what hangs off the original (util.promisify.custom, ...).
+  Object.defineProperties(guarded, Object.getOwnPropertyDescriptors(timer));
+  return guarded as unknown as F;
 }
 
 /** A small seeded PRNG (sfc32) with a string seed hashed by cyrb128. */

@@ -220,6 +220,40 @@ describe('engine: determinism', function () {
     expect(err.error.message).to.include(`${N}.stepA`);
   });
 
+  it('setTimeout() and setInterval() throw UnavailableInWorkflowError in workflow code; steps and the rest of the process keep them', async () => {
+    const name = `${N}.timers`;
+    const waited = defineStep(`${N}.waited`, async (ms: number) => {
+      await new Promise((r) => setTimeout(r, ms)); // a step may use real timers
+      return ms;
+    });
+    const wf = defineWorkflow(name, async (which: 'setTimeout' | 'setInterval' | 'caught') => {
+      if (which === 'caught') {
+        let message = '';
+        try {
+          setTimeout(() => undefined, 10);
+        } catch (err) {
+          message = `${(err as Error).name}: ${(err as Error).message}`;
+        }
+        return { message, waited: await waited(5) };
+      }
+      if (which === 'setTimeout') setTimeout(() => undefined, 10);
+      else setInterval(() => undefined, 10);
+      return 'unreachable';
+    });
+    await newWorker([wf]);
+    const caught = (await (await start(wf, ['caught'])).returnValue) as { message: string; waited: number };
+    expect(caught.waited).to.equal(5);
+    expect(caught.message).to.match(/^UnavailableInWorkflowError: setTimeout\(\) is not available in workflow code/);
+    expect(caught.message).to.include("sleep('1s')");
+    for (const which of ['setTimeout', 'setInterval'] as const) {
+      const run = await start(wf, [which]);
+      const err = await expectRejection<Error & { cause?: Error }>(run.returnValue, 'WorkflowRunFailedError');
+      expect(err.message, which).to.include(`${which}() is not available in workflow code`);
+    }
+    // Outside workflow code the globals behave as always (this test's own timers, BullMQ's, ioredis').
+    expect(await new Promise((r) => setTimeout(() => r('fired'), 1))).to.equal('fired');
+  });
+
   it('a default (random) hook token is the same on a cold replay as the one registered', async () => {
     const name = `${N}.default-token`;
     const announced: string[] = [];
