@@ -4,6 +4,23 @@
 import { expect } from 'chai';
 import { resumeHook, type HookInfo, type Run, type WorkflowEvent } from 'workflow-redis/api';
 import { waitFor } from '../helpers/redis.js';
+import type { Store } from '../../lib/redis/store.js';
+import { ExecutionCache } from '../../lib/worker/execution-cache.js';
+import type { ReplayContext } from '../../lib/worker/replay-job.js';
+
+/** A replay context for driving processReplayJob directly (no BullMQ worker): one inline step, no commit window. */
+export function testReplayContext(store: Store, overrides: Partial<ReplayContext> = {}): ReplayContext {
+  return {
+    store,
+    cache: new ExecutionCache(10),
+    workerId: 'test-worker',
+    leaseMs: 10_000,
+    inlineLimit: 1,
+    publicUrl: 'http://localhost',
+    log: () => undefined,
+    ...overrides,
+  };
+}
 
 export interface Deferred<T = void> {
   promise: Promise<T>;

@@ -17,11 +17,10 @@ import { installDeterminism } from '../../lib/replay/determinism.js';
 import type { Store } from '../../lib/redis/store.js';
 import type { CommitOp, CommitOptions } from '../../lib/redis/store-types.js';
 import type { ReplayJobData } from '../../lib/queue/replay-job-data.js';
-import { ExecutionCache } from '../../lib/worker/execution-cache.js';
-import { processReplayJob, type ReplayContext } from '../../lib/worker/replay-job.js';
+import { processReplayJob } from '../../lib/worker/replay-job.js';
 import { MAX_AHEAD_OPS } from '../../lib/worker/drive.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { deferred, eventLines, type Deferred } from './_util.js';
+import { deferred, eventLines, testReplayContext, type Deferred } from './_util.js';
 
 const N = 'engine-window';
 
@@ -86,15 +85,8 @@ describe('engine: the commit window of inline steps', function () {
   /** A replay context with this window whose commits are counted (and may be tampered with). */
   function context(commitWindowMs: number, before?: (opts: CommitOptions) => Promise<void>) {
     const commits: CommitOp[][] = [];
-    const ctx: ReplayContext = {
-      store,
-      cache: new ExecutionCache(10),
-      workerId: 'test-worker',
-      leaseMs: 10_000,
-      inlineLimit: 1,
+    const ctx = testReplayContext(store, {
       commitWindowMs,
-      publicUrl: 'http://localhost',
-      log: () => undefined,
       commits: {
         async commit(runId: string, epoch: number | null, ops: CommitOp[], cursor = '', opts: CommitOptions = {}) {
           await before?.(opts);
@@ -103,7 +95,7 @@ describe('engine: the commit window of inline steps', function () {
           return reply;
         },
       },
-    };
+    });
     return { ctx, commits };
   }
 

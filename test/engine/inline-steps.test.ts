@@ -16,10 +16,9 @@ import { getStore } from '../../lib/runtime/config.js';
 import { installDeterminism } from '../../lib/replay/determinism.js';
 import type { CommitOp, CommitOptions } from '../../lib/redis/store-types.js';
 import { compareEventIds } from '../../lib/replay/execution.js';
-import { ExecutionCache } from '../../lib/worker/execution-cache.js';
-import { processReplayJob, type ReplayContext } from '../../lib/worker/replay-job.js';
+import { processReplayJob } from '../../lib/worker/replay-job.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { eventLines } from './_util.js';
+import { eventLines, testReplayContext } from './_util.js';
 
 const N = 'engine-inline';
 
@@ -143,14 +142,7 @@ describe('engine: inline steps fed ahead of their commit', function () {
     const run = await start(threeTicks, []);
     const stream = store.keys.runEvents(run.runId);
     let stale = 0;
-    const ctx: ReplayContext = {
-      store,
-      cache: new ExecutionCache(10),
-      workerId: 'test-worker',
-      leaseMs: 10_000,
-      inlineLimit: 1,
-      publicUrl: 'http://localhost',
-      log: () => undefined,
+    const ctx = testReplayContext(store, {
       commits: {
         async commit(runId: string, epoch: number | null, ops: CommitOp[], cursor = '', opts: CommitOptions = {}) {
           if (opts.strict && stale === 0) {
@@ -165,7 +157,7 @@ describe('engine: inline steps fed ahead of their commit', function () {
           }
         },
       },
-    };
+    });
     const job = (id: string) => ({ id, data: { runId: run.runId } }) as unknown as Job<{ runId: string }>;
 
     await processReplayJob(ctx, job('first'));

@@ -13,10 +13,9 @@ import { getStore } from '../../lib/runtime/config.js';
 import { installDeterminism } from '../../lib/replay/determinism.js';
 import type { Store } from '../../lib/redis/store.js';
 import type { ReplayJobData } from '../../lib/queue/replay-job-data.js';
-import { ExecutionCache } from '../../lib/worker/execution-cache.js';
-import { processReplayJob, type ReplayContext } from '../../lib/worker/replay-job.js';
+import { processReplayJob } from '../../lib/worker/replay-job.js';
 import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
-import { eventLines } from './_util.js';
+import { eventLines, testReplayContext } from './_util.js';
 
 const N = 'engine-new-run';
 
@@ -67,15 +66,7 @@ describe('engine: a new run started by its first commit', function () {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const ctx: ReplayContext = {
-      store: counting,
-      cache: new ExecutionCache(10),
-      workerId: 'test-worker',
-      leaseMs: 10_000,
-      inlineLimit: 4,
-      publicUrl: 'http://localhost',
-      log: () => undefined,
-    };
+    const ctx = testReplayContext(counting, { inlineLimit: 4 });
     return { ctx, calls };
   }
 
