@@ -129,33 +129,39 @@ export async function drive(
       return { fed, restart: false };
     }
 
-    let running: Promise<InlineRun[]> | undefined;
-    if (canDefer(ctx, ex, intents, lease, held, ahead.length, lastCommitAt)) {
-      // Run the new steps now; record their start with their result (or when the window closes).
-      const wc = realNow();
-      for (const op of intents.ops) (op as { wc?: number }).wc = wc;
-      const runs = Promise.all(intents.inline.map((step) => runInline(ctx, ex, runId, step, 1, wc)));
-      running = runs;
-      if (await settlesWithin(runs, ctx.commitWindowMs! - (performance.now() - lastCommitAt))) {
-        const done = await runs;
-        if (done.every((r) => r.outcome.type !== 'step_retrying') && !ctx.isClosing?.() && !held.lost) {
-          const deferred = [...intents.ops, ...resultOps(done)];
-          await ex.feedAhead(deferred.map(aheadEvent));
-          ahead = ahead.concat(deferred);
-          continue;
-        }
-      }
-      // The window closed while they run, or a retry needs scheduling: record their start now.
-    }
-
     const last = intents.inline.length === 0;
-    let reply;
-    try {
-      reply = await commits.commit(runId, start ? null : lease.epoch, ops, ex.cursor, {
+    const commitOps = () =>
+      commits.commit(runId, start ? null : lease.epoch, ops, ex.cursor, {
         strict: ahead.length > 0,
         releaseOwner: last ? owner : undefined,
         start,
       });
+    let running: Promise<InlineRun[]> | undefined;
+    /** The commit of these intents, made while their steps still run because the window closed. */
+    let early: Promise<CommitReply> | undefined;
+    if (canDefer(ctx, ex, intents, lease, held, ahead.length, lastCommitAt)) {
+      // Run the new steps now; record their start with their result, or when the window closes.
+      const wc = realNow();
+      for (const op of intents.ops) (op as { wc?: number }).wc = wc;
+      running = runSteps(ctx, ex, runId, intents.inline.map((step) => ({ step, attempt: 1, startedAt: wc })));
+      const deadline = onDeadline(lastCommitAt + ctx.commitWindowMs!, () => {
+        early = commitOps();
+        early.catch(() => undefined); // awaited below, once the steps are done
+      });
+      const done = await running;
+      deadline.cancel();
+      if (!early && done.every((r) => r.outcome.type !== 'step_retrying') && !ctx.isClosing?.() && !held.lost) {
+        const deferred = [...intents.ops, ...resultOps(done)];
+        await ex.feedAhead(deferred.map(aheadEvent));
+        ahead = ahead.concat(deferred);
+        continue;
+      }
+      // The window closed while they ran, or a retry needs scheduling: their start is recorded now.
+    }
+
+    let reply;
+    try {
+      reply = await (early ?? commitOps());
     } catch (err) {
       // Steps started ahead of this commit finish before the job hands the run on.
       if (running) await running;
@@ -201,7 +207,7 @@ export async function drive(
       .filter((s) => s.res?.r === 'ok');
     const outcomes = running
       ? (await running).filter((r) => started.some((s) => s.step === r.step))
-      : await Promise.all(started.map(({ step, res }) => runInline(ctx, ex, runId, step, res!.attempt!, res!.startedAt!)));
+      : await runSteps(ctx, ex, runId, started.map(({ step, res }) => ({ step, attempt: res!.attempt!, startedAt: res!.startedAt! })));
     const after = resultOps(outcomes);
     if (after.length === 0) continue;
     const feedAhead =
@@ -260,8 +266,8 @@ function canDefer(
   return performance.now() - lastCommitAt < window;
 }
 
-/** Deadlines of {@link settlesWithin} calls, checked by one shared ticker (a timer each costs more than the steps they watch). */
-const deadlines = new Set<{ at: number; expire: () => void }>();
+/** Deadlines of {@link onDeadline}, checked by one shared ticker (a timer each costs more than the steps they watch). */
+const deadlines = new Set<{ at: number; fire: () => void }>();
 let ticker: ReturnType<typeof setInterval> | undefined;
 /** How often the ticker checks the deadlines: a window closes at most this late. */
 const TICK_MS = 5;
@@ -271,7 +277,7 @@ function tick(): void {
   for (const d of deadlines) {
     if (d.at <= now) {
       deadlines.delete(d);
-      d.expire();
+      d.fire();
     }
   }
   if (deadlines.size === 0 && ticker) {
@@ -280,18 +286,12 @@ function tick(): void {
   }
 }
 
-/** True when `p` settles within `ms` (give or take {@link TICK_MS}). */
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const d = { at: performance.now() + ms, expire: () => resolve(false) };
-    deadlines.add(d);
-    ticker ??= setInterval(tick, TICK_MS).unref();
-    const done = () => {
-      deadlines.delete(d);
-      resolve(true);
-    };
-    p.then(done, done);
-  });
+/** Calls `fire` once `performance.now()` reaches `at` (give or take {@link TICK_MS}), unless cancelled first. */
+function onDeadline(at: number, fire: () => void): { cancel(): void } {
+  const d = { at, fire };
+  deadlines.add(d);
+  ticker ??= setInterval(tick, TICK_MS).unref();
+  return { cancel: () => deadlines.delete(d) };
 }
 
 /** The ops recording step outcomes, stamped with the worker's clock (the workflow clock at the result). */
@@ -319,8 +319,17 @@ function aheadEvent(op: CommitOp): StoredEvent {
   return ev;
 }
 
-async function runInline(ctx: ReplayContext, ex: Execution, runId: string, step: StepCall, attempt: number, firstStartedAt: number): Promise<InlineRun> {
-  const outcome = await runStepAttempt({
+/** Runs steps inline at once (one promise, not a Promise.all, for the usual single step). */
+function runSteps(ctx: ReplayContext, ex: Execution, runId: string, steps: { step: StepCall; attempt: number; startedAt: number }[]): Promise<InlineRun[]> {
+  if (steps.length === 1) {
+    const { step, attempt, startedAt } = steps[0]!;
+    return runInline(ctx, ex, runId, step, attempt, startedAt).then((r) => [r]);
+  }
+  return Promise.all(steps.map(({ step, attempt, startedAt }) => runInline(ctx, ex, runId, step, attempt, startedAt)));
+}
+
+function runInline(ctx: ReplayContext, ex: Execution, runId: string, step: StepCall, attempt: number, firstStartedAt: number): Promise<InlineRun> {
+  return runStepAttempt({
     runId,
     workflowName: ex.workflowName,
     workflowStartedAt: ex.startedAt,
@@ -330,9 +339,10 @@ async function runInline(ctx: ReplayContext, ex: Execution, runId: string, step:
     input: step.input!,
     attempt,
     firstStartedAt,
+  }).then((outcome) => {
+    if (outcome.type !== 'step_completed') {
+      ctx.log('warn', 'step attempt failed', { runId, stepId: step.id, stepName: step.stepName, attempt, outcome: outcome.type });
+    }
+    return { step, outcome, attempt };
   });
-  if (outcome.type !== 'step_completed') {
-    ctx.log('warn', 'step attempt failed', { runId, stepId: step.id, stepName: step.stepName, attempt, outcome: outcome.type });
-  }
-  return { step, outcome, attempt };
 }
