@@ -28,7 +28,10 @@ export async function readTimelineEvents(runId: string, max: number): Promise<{ 
     const page = await store.readEvents(runId, after, Math.min(1000, max - events.length));
     for (const e of page) {
       const data = TIMELINE_DATA.has(e.type) ? deserialize(e.data) : undefined;
-      events.push({ eventId: e.eventId, type: e.type, correlationId: e.correlationId, createdAt: e.createdAt, data });
+      // A step that ran inline is recorded with its result, after it ran: its events carry the
+      // worker's clock of when they happened (wc), which is what a timeline should show.
+      const at = e.wc !== undefined && e.type.startsWith('step_') ? e.wc : e.createdAt;
+      events.push({ eventId: e.eventId, type: e.type, correlationId: e.correlationId, createdAt: at, data });
     }
     if (page.length === 0) return { events, truncated: false };
     after = page[page.length - 1]!.eventId;

@@ -19,6 +19,8 @@ import type { CommitOp, CommitOptions } from '../../lib/redis/store-types.js';
 import type { ReplayJobData } from '../../lib/queue/replay-job-data.js';
 import { processReplayJob } from '../../lib/worker/replay-job.js';
 import { MAX_AHEAD_OPS } from '../../lib/worker/drive.js';
+import { readTimelineEvents } from '../../lib/inspect/read-timeline.js';
+import { buildTimeline, type StepItem } from '../../lib/inspect/timeline.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
 import { deferred, eventLines, testReplayContext, type Deferred } from './_util.js';
 
@@ -52,6 +54,13 @@ const threeQuick = defineWorkflow(`${N}.three`, async () => {
   const b = await quick(2);
   return a + b + (await quick(3));
 });
+
+const napping = defineStep(`${N}.napping`, async (ms: number) => {
+  await new Promise((r) => setTimeout(r, ms)); // real time passes inside the step
+  return ms;
+});
+
+const oneNap = defineWorkflow(`${N}.one-nap`, async (ms: number) => napping(ms));
 
 const manyQuick = defineWorkflow(`${N}.many`, async (n: number) => {
   let sum = 0;
@@ -133,6 +142,18 @@ describe('engine: the commit window of inline steps', function () {
     const steps = await store.getSteps(run.runId);
     expect([1, 2, 3].map((i) => steps[`step_${i}`]!).map((s) => [s.s, s.a, s.st])).to.deep.equal(startedWc.map((st) => ['completed', 1, st]));
     expect(await store.client.exists(store.keys.runLease(run.runId)), 'no lease left behind').to.equal(0);
+  });
+
+  it('the timeline shows how long a step recorded after it ran took (its events keep the worker clock)', async () => {
+    const run = await start(oneNap, [40]);
+    const { ctx, commits } = context(10_000);
+    await processReplayJob(ctx, await firstJob(run.runId));
+    expect(await getRun(run.runId).returnValue).to.equal(40);
+    expect(commits, 'the step was recorded with its result').to.have.length(1);
+    const { events } = await readTimelineEvents(run.runId, 100);
+    const step = buildTimeline(events).find((i): i is StepItem => i.kind === 'step')!;
+    expect(step.status).to.equal('completed');
+    expect(step.durationMs, 'not 0: the three events share one commit').to.be.at.least(35);
   });
 
   it(`a long run of quick steps is committed in commits of at most ${MAX_AHEAD_OPS} ops run ahead`, async () => {
