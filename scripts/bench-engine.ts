@@ -7,11 +7,11 @@
  *   npm run bench:engine -- --jobs 20000 --runs 2000 --latency 1000 --history 10,100,1000,10000
  *
  * 1. Raw BullMQ no-op jobs/s (the floor), in this process:
- *    a. `addBulk` N no-op jobs, then one Worker (concurrency 50) drains them (drain rate);
+ *    a. `addBulk` N no-op jobs, then one Worker (concurrency 100) drains them (drain rate);
  *    b. 64 concurrent `Queue.add` callers while the Worker consumes (add → done rate).
  * 2. End-to-end runs/s of a 3-step no-op workflow (steps inline, the default),
  *    with 1 and with 2 worker processes (test/process/fixtures/worker-main.ts,
- *    concurrency 50 each): 64 concurrent `start()` callers start the runs; the
+ *    concurrency 100 each): 64 concurrent `start()` callers start the runs; the
  *    clock stops when ZCARD of the prefix's completed index reaches the count.
  *    CPU per run is read for the worker processes (/proc), Redis (INFO cpu)
  *    and this process (the start() callers), and per job for raw BullMQ.
@@ -74,11 +74,14 @@ function listArg(name: string, fallback: number[]): number[] {
 
 const PARAMS = {
   jobs: arg('jobs', 10_000),
-  bullConcurrency: arg('bull-concurrency', 50),
+  // The same for the raw Worker and the engine's workers. 100, not 50: a replay job spans several
+  // event-loop turns (one per step result), so at 50 a worker process is capped by latency
+  // (about 3 000 runs/s here) before it is by CPU; raw BullMQ no-op jobs are CPU-bound either way.
+  bullConcurrency: arg('bull-concurrency', 100),
   callers: arg('callers', 64),
   runs: arg('runs', 5000),
   warmupRuns: arg('warmup-runs', 1000), // as many as raw BullMQ's warm-up jobs: the worker process starts cold
-  workerConcurrency: arg('worker-concurrency', 50),
+  workerConcurrency: arg('worker-concurrency', 100),
   latency: arg('latency', 1000),
   latencyWarmup: arg('latency-warmup', 100),
   history: listArg('history', [10, 100, 1000, 10_000]),
