@@ -70,6 +70,11 @@ export async function expectThrow<E = Error>(fn: () => unknown, name: string): P
   return expectRejection<E>(Promise.resolve().then(fn), name);
 }
 
+/** The log lines of steps 1..n each created, started and completed once, in order. */
+export function stepLines(n: number): string[] {
+  return Array.from({ length: n }, (_, k) => k + 1).flatMap((i) => [`step_created step_${i}`, `step_started step_${i}`, `step_completed step_${i}`]);
+}
+
 /** `type correlationId` lines of a run's log, for readable sequence assertions. */
 export async function eventLines(run: Run<unknown>): Promise<string[]> {
   return (await run.events({ limit: 10_000 })).map((e) => (e.correlationId ? `${e.type} ${e.correlationId}` : e.type));

@@ -22,7 +22,7 @@ import { MAX_AHEAD_OPS } from '../../lib/worker/drive.js';
 import { readTimelineEvents } from '../../lib/inspect/read-timeline.js';
 import { buildTimeline, type StepItem } from '../../lib/inspect/timeline.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { deferred, eventLines, testReplayContext, type Deferred } from './_util.js';
+import { type Deferred, deferred, eventLines, stepLines, testReplayContext } from './_util.js';
 
 const N = 'engine-window';
 
@@ -122,7 +122,7 @@ describe('engine: the commit window of inline steps', function () {
     expect(await eventLines(run)).to.deep.equal([
       'run_created',
       'run_started',
-      ...[1, 2, 3].flatMap((i) => [`step_created step_${i}`, `step_started step_${i}`, `step_completed step_${i}`]),
+      ...stepLines(3),
       'run_completed',
     ]);
     const events = await store.readAllEvents(run.runId);
@@ -188,7 +188,7 @@ describe('engine: the commit window of inline steps', function () {
       expect(await eventLines(run)).to.deep.equal([
         'run_created',
         'run_started',
-        ...[1, 2, 3].flatMap((i) => [`step_created step_${i}`, `step_started step_${i}`, `step_completed step_${i}`]),
+        ...stepLines(3),
         'run_completed',
       ]);
       expect(executions.get(run.runId)).to.deep.equal(['quick 1', 'slow 2', 'quick 3']);

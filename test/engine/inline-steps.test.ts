@@ -18,7 +18,7 @@ import type { CommitOp, CommitOptions } from '../../lib/redis/store-types.js';
 import { compareEventIds } from '../../lib/replay/execution.js';
 import { processReplayJob } from '../../lib/worker/replay-job.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { eventLines, testReplayContext } from './_util.js';
+import { eventLines, stepLines, testReplayContext } from './_util.js';
 
 const N = 'engine-inline';
 
@@ -102,7 +102,7 @@ describe('engine: inline steps fed ahead of their commit', function () {
     expect(await eventLines(run)).to.deep.equal([
       'run_created',
       'run_started',
-      ...[1, 2, 3].flatMap((i) => [`step_created step_${i}`, `step_started step_${i}`, `step_completed step_${i}`]),
+      ...stepLines(3),
       'hook_created hook_1',
       'hook_received hook_1',
       'run_completed',

@@ -15,7 +15,7 @@ import type { Store } from '../../lib/redis/store.js';
 import type { ReplayJobData } from '../../lib/queue/replay-job-data.js';
 import { processReplayJob } from '../../lib/worker/replay-job.js';
 import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
-import { eventLines, testReplayContext } from './_util.js';
+import { eventLines, stepLines, testReplayContext } from './_util.js';
 
 const N = 'engine-new-run';
 
@@ -88,12 +88,7 @@ describe('engine: a new run started by its first commit', function () {
     expect(await eventLines(run)).to.deep.equal([
       'run_created',
       'run_started',
-      'step_created step_1',
-      'step_started step_1',
-      'step_completed step_1',
-      'step_created step_2',
-      'step_started step_2',
-      'step_completed step_2',
+      ...stepLines(2),
       'run_completed',
     ]);
     expect(executions.get(run.runId)).to.deep.equal(['add 1', 'add 2']);
