@@ -163,6 +163,14 @@ export class FencedError extends WorkflowError {}
  */
 export class StaleCommitError extends WorkflowError {}
 
+/**
+ * The run's event log no longer holds an event the replay consumed: Redis lost
+ * acknowledged writes (a failover to a replica behind its master, a restart
+ * from an older snapshot or an `everysec` AOF). Internal: the worker drops
+ * what it holds in memory and replays the run from the log as it is now.
+ */
+export class EventLogRewoundError extends WorkflowError {}
+
 /** Another worker holds the run's replay lease. */
 export class LeaseBusyError extends WorkflowError {
   readonly retryInMs: number;

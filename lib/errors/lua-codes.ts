@@ -4,6 +4,7 @@
  */
 import {
   EntityConflictError,
+  EventLogRewoundError,
   FencedError,
   HookNotFoundError,
   LeaseBusyError,
@@ -28,6 +29,7 @@ export const LuaCode = {
   WAIT_NOT_FOUND: -9,
   QUEUE_ADD_FAILED: -10,
   STALE: -11,
+  LOG_REWOUND: -12,
   /** One run of a batch raised a script error (detail: its message). */
   SCRIPT: -100,
 } as const;
@@ -64,6 +66,8 @@ export function luaError(code: number, detail: unknown, ctx: LuaErrorContext): E
       return new WorkflowError(`${ctx.script}: BullMQ refused the job (code ${String(detail)})`);
     case LuaCode.STALE:
       return new StaleCommitError(`${ctx.script}: run "${ctx.runId ?? ''}" has events this replay has not seen`);
+    case LuaCode.LOG_REWOUND:
+      return new EventLogRewoundError(`${ctx.script}: run "${ctx.runId ?? ''}" lost events this replay consumed`);
     case LuaCode.SCRIPT:
       return new WorkflowError(`${ctx.script}: ${String(detail)}`);
     default:

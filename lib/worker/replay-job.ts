@@ -13,6 +13,7 @@
  */
 import { DelayedError, type Job } from 'bullmq';
 import {
+  EventLogRewoundError,
   FencedError,
   LeaseBusyError,
   RunExpiredError,
@@ -186,6 +187,13 @@ async function replay(
     return 'done';
   } catch (err) {
     ctx.cache.delete(runId);
+    if (EventLogRewoundError.is(err)) {
+      // Redis lost writes this execution consumed: it is ahead of the log. Replay from the log as it is now.
+      ctx.log('warn', 'the run lost events this worker had seen (Redis lost acknowledged writes): replaying it from its log', { runId });
+      execution = undefined;
+      restart = true;
+      return 'done';
+    }
     // another worker owns it, or it ended (cancel), or it is gone
     if (FencedError.is(err) || RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) return 'done';
     throw err;

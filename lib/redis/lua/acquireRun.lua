@@ -10,8 +10,11 @@
   ARGV[4] last event that execution consumed   ARGV[5] most events to return
 
   Returns {0, epoch, status, startedAt, seen, workflowName, warm, input, events}
-          warm = 1 when no other replay ran since the warm execution (events
-          then start after ARGV[4]); warm = 0: input and events from the start
+          warm = 1 when no other replay ran since the warm execution and the
+          log still holds the last event it consumed (events then start after
+          ARGV[4]); warm = 0: input and events from the start. A log that lost
+          that event (a failover or restart that dropped acknowledged writes)
+          is older than the execution's memory: it must not be trusted.
           | {-1} no such run | {-2, status} the run has finished
           | {-7, pttl} another owner holds the lease
 ]]
@@ -42,7 +45,14 @@ if status == 'pending' then
 end
 -- Load what the replay needs in the same round trip.
 local warm = ARGV[3] ~= '' and ARGV[4] ~= '' and tonumber(ARGV[3]) == epoch - 1
-local from, input = '-', r[6] or ''
-if warm then from, input = '(' .. ARGV[4], '' end
-local events = redis.call('XRANGE', streamKey, from, '+', 'COUNT', ARGV[5])
-return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', warm and 1 or 0, input, events }
+local events
+if warm then
+  -- Read from the cursor itself (inclusive): the first entry proves the log still has it.
+  events = redis.call('XRANGE', streamKey, ARGV[4], '+', 'COUNT', tonumber(ARGV[5]) + 1)
+  if events[1] and events[1][1] == ARGV[4] then
+    table.remove(events, 1)
+    return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', 1, '', events }
+  end
+end
+events = redis.call('XRANGE', streamKey, '-', '+', 'COUNT', ARGV[5])
+return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', 0, r[6] or '', events }

@@ -35,6 +35,8 @@
           | {-6} fenced: another worker took the run over
           | {-11} strict and the stream has events after the cursor, or a
                   start spec for a run that is not new (nothing written)
+          | {-12} the stream no longer holds the cursor: it lost writes the
+                  caller consumed (nothing written; replay from the log)
 ]]
 --- @include "codes"
 --- @include "now"

@@ -34,8 +34,14 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
 
   -- Events others appended since the caller's cursor (hook payloads, step-queue
   -- results, timers): read before our appends, so they precede ours in the log.
+  -- Read from the cursor itself: a log that no longer holds it lost acknowledged
+  -- writes (failover, restart) that the caller's execution has consumed.
   local unseen = {}
-  if cursor ~= '' then unseen = redis.call('XRANGE', streamKey, '(' .. cursor, '+') end
+  if cursor ~= '' then
+    unseen = redis.call('XRANGE', streamKey, cursor, '+')
+    if not unseen[1] or unseen[1][1] ~= cursor then return { ERR_LOG_REWOUND } end
+    table.remove(unseen, 1)
+  end
   if strict == '1' and #unseen > 0 then return { ERR_STALE } end
 
   local ops = cjson.decode(opsJson)
