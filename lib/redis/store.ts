@@ -5,6 +5,8 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
+import { defaultLogger } from '../log/logger.js';
+import { OutageLog } from '../log/outage.js';
 import { LuaCode, luaError } from '../errors/lua-codes.js';
 import { createKeyspace, QUEUE_NAMES, type Keyspace, type RunStatus } from './keys.js';
 import { ScriptRunner } from './scripts.js';
@@ -18,6 +20,11 @@ export interface StoreOptions {
   client: Redis | Cluster;
   /** Key prefix (default `wf`). */
   prefix?: string;
+  /**
+   * Where the client's and the queues' Redis errors go, one line per outage
+   * (default: JSON lines on stderr). Without it BullMQ prints each error's stack.
+   */
+  outages?: OutageLog;
 }
 
 function parseFields(flat: string[]): Record<string, string> {
@@ -126,13 +133,19 @@ export class Store {
   private template!: ReplayJobTemplate;
   private readonly statusKeys: string[];
   private readonly templates: ReturnType<Keyspace['runTemplates']>;
+  /** The outage log the client and queues report to (workers add theirs). */
+  readonly outages: OutageLog;
 
   private constructor(opts: StoreOptions) {
     this.client = opts.client;
     this.keys = createKeyspace(opts.prefix ?? 'wf');
+    this.outages = opts.outages ?? new OutageLog(defaultLogger, 'workflow-redis');
+    this.outages.watchClient(this.client);
     const queueOpts = { connection: this.client as Redis, prefix: this.keys.bullPrefix };
     this.workflowQueue = new Queue(QUEUE_NAMES.workflows, queueOpts);
     this.stepQueue = new Queue(QUEUE_NAMES.steps, queueOpts);
+    this.outages.watch(this.workflowQueue, 'workflow queue');
+    this.outages.watch(this.stepQueue, 'step queue');
     this.statusKeys = this.keys.statusKeys();
     this.templates = this.keys.runTemplates();
   }

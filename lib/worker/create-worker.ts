@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError } from '../errors/errors.js';
 import type { Workflow } from '../authoring/registry.js';
+import { defaultLogger, type Logger } from '../log/logger.js';
+import { OutageLog } from '../log/outage.js';
 import { openConnection, type ConnectionInput } from '../redis/connection.js';
 import { QUEUE_NAMES } from '../redis/keys.js';
 import { Store } from '../redis/store.js';
@@ -22,7 +24,7 @@ import { processStepQueueJob } from './step-job.js';
 export const DEFAULT_COMMIT_WINDOW_MS = 100;
 
 /** A log sink. Fields never contain hook tokens or payloads. */
-export type WorkerLogger = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+export type WorkerLogger = Logger;
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
@@ -70,11 +72,6 @@ export interface WorkflowWorker {
   readonly stats: { replays: number; warmReplays: number; stepJobs: number };
 }
 
-const defaultLogger: WorkerLogger = (level, msg, fields) => {
-  if (level === 'info') return;
-  process.stderr.write(`${JSON.stringify({ level, msg, ...fields, time: new Date().toISOString() })}\n`);
-};
-
 /** Starts workers for workflow replays and steps; resolves once they are running. */
 export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker> {
   if (!opts || !Array.isArray(opts.workflows)) {
@@ -97,10 +94,11 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
 
   const log = opts.logger ?? defaultLogger;
   const client = openConnection(opts.connection, { blocking: true, name: 'workflow-redis-worker' }) as Redis;
-  client.on('error', (err) => log('error', 'redis connection error', { error: err.message }));
+  // Redis errors of the client, the queues and the workers: one line per outage, not per retry.
+  const outages = new OutageLog(log, 'worker');
   let store: Store;
   try {
-    store = await Store.open({ client, prefix: opts.prefix });
+    store = await Store.open({ client, prefix: opts.prefix, outages });
   } catch (err) {
     client.disconnect();
     throw err;
@@ -144,7 +142,7 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
     workerOpts,
   );
   for (const w of [replays, steps]) {
-    w.on('error', (err) => log('error', 'worker error', { queue: w.name, error: err.message }));
+    outages.watch(w, `${w.name} worker`);
     w.on('failed', (job, err) => log('warn', 'job failed', { queue: w.name, jobId: job?.id, runId: job?.data?.runId, error: err.message }));
   }
   void replays.run();
