@@ -5,6 +5,7 @@
  */
 export { configure, closeWorkflowClient, DEFAULT_MAX_PAYLOAD_BYTES } from './runtime/config.js';
 export type { WorkflowConfig } from './runtime/config.js';
+export type { Logger } from './log/logger.js';
 export { resumeHook, getHookByToken } from './runtime/hooks.js';
 export type { HookInfo } from './runtime/hooks.js';
 export { resumeWebhook, WebhookResponseTimeoutError, DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS } from './runtime/webhooks.js';

@@ -4,6 +4,8 @@
  */
 import ms from 'ms';
 import { InvalidArgumentError } from '../errors/errors.js';
+import { defaultLogger, type Logger } from '../log/logger.js';
+import { OutageLog } from '../log/outage.js';
 import { openConnection, type ConnectionInput } from '../redis/connection.js';
 import { isValidPrefix } from '../redis/keys.js';
 import { Store } from '../redis/store.js';
@@ -26,6 +28,12 @@ export interface WorkflowConfig {
    * `start()` creates from then on. Default: kept until deleted.
    */
   retention?: string | number;
+  /**
+   * Where the runtime API's own output goes: Redis outages (one line when one
+   * starts, one when it ends). Default: JSON lines on stderr. Never receives
+   * tokens or payloads.
+   */
+  logger?: Logger;
 }
 
 /** Default payload limit: 1 MiB. */
@@ -53,6 +61,9 @@ function checkConfig(cfg: WorkflowConfig): void {
     throw new InvalidArgumentError('maxPayloadBytes must be a positive integer (bytes).');
   }
   if (cfg.retention !== undefined) retentionMs(cfg.retention);
+  if (cfg.logger !== undefined && typeof cfg.logger !== 'function') {
+    throw new InvalidArgumentError('logger must be a function (level, msg, fields) => void.');
+  }
 }
 
 /** Longest retention (100 years): Redis refuses expiry times much further out. */
@@ -100,7 +111,7 @@ export function getStore(): Promise<Store> {
   rt.store ??= (async () => {
     const client = openConnection(rt.config.connection, { name: 'workflow-redis' });
     try {
-      rt.ready = await Store.open({ client, prefix: rt.config.prefix });
+      rt.ready = await Store.open({ client, prefix: rt.config.prefix, outages: new OutageLog(rt.config.logger ?? defaultLogger, 'workflow-redis') });
       return rt.ready;
     } catch (err) {
       client.disconnect();

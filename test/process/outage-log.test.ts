@@ -8,17 +8,40 @@
  */
 import { expect } from 'chai';
 import { createServer, type Server } from 'node:net';
+import { closeWorkflowClient, configure, listRuns } from 'workflow-redis/api';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
 import { WorkerPool } from './_workers.js';
+
+/** Listens on `port` once it is free, counting (and closing) each connection attempt. */
+async function countAttempts(port: number): Promise<{ readonly attempts: number; close(): Promise<void> }> {
+  let attempts = 0;
+  const srv = await waitFor(
+    () =>
+      new Promise<Server | undefined>((resolve) => {
+        const s = createServer((sock) => {
+          attempts++;
+          sock.destroy();
+        });
+        s.once('error', () => resolve(undefined)); // the port is not free yet
+        s.listen(port, '127.0.0.1', () => resolve(s));
+      }),
+    { timeoutMs: 20_000, intervalMs: 50, what: `port ${port} to be free` },
+  );
+  return {
+    get attempts() {
+      return attempts;
+    },
+    close: () => new Promise<void>((resolve) => srv!.close(() => resolve())),
+  };
+}
 
 describe('process: a Redis outage is one episode in the worker log', function () {
   this.timeout(90_000);
   let redis: TestRedis | undefined;
-  let fake: Server | undefined;
   const pool = new WorkerPool();
   after(async () => {
     await pool.killAll();
-    fake?.close();
+    await closeWorkflowClient();
     await redis?.stop();
   });
   afterEach(function () {
@@ -33,25 +56,11 @@ describe('process: a Redis outage is one episode in the worker log', function ()
     expect(stderrLines(), 'a quiet start').to.deep.equal([]);
 
     redis.kill();
-    let attempts = 0;
-    await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const srv = createServer((sock) => {
-            attempts++;
-            sock.destroy();
-          });
-          srv.once('error', () => resolve(false)); // the port is not free yet
-          srv.listen(port, '127.0.0.1', () => {
-            fake = srv;
-            resolve(true);
-          });
-        }),
-      { timeoutMs: 20_000, intervalMs: 50, what: 'the port of the killed redis-server' },
-    );
-    await waitFor(() => attempts >= 8, { timeoutMs: 45_000, what: 'the worker to retry several times' });
-    await new Promise<void>((resolve) => fake!.close(() => resolve()));
-    fake = undefined;
+    await redis.stop(); // gone already: removes its data directory
+    const fake = await countAttempts(port);
+    await waitFor(() => fake.attempts >= 8, { timeoutMs: 45_000, what: 'the worker to retry several times' });
+    const attempts = fake.attempts;
+    await fake.close();
     redis = await waitFor(() => startRedis({ port }).catch(() => undefined), { timeoutMs: 20_000, intervalMs: 100, what: 'redis-server to restart' });
     await waitFor(() => stderrLines().some((l) => l.includes('Redis available again')), { timeoutMs: 30_000, what: 'the end of the outage in the log' });
 
@@ -69,5 +78,24 @@ describe('process: a Redis outage is one episode in the worker log', function ()
     expect(ends, 'one line for the end').to.have.length(1);
     expect(ends[0]!.errors, 'the errors the outage raised, counted, not logged').to.be.at.least(attempts);
     expect(parsed.length, `only the outage's lines: ${lines.join('\n')}`).to.equal(2);
+  });
+
+  it('the runtime API logs an outage through configure({ logger }), once at its start and once at its end', async () => {
+    const { port } = redis!;
+    const lines: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
+    configure({ connection: redis!.url, prefix: uniquePrefix('outage-api'), logger: (level, msg, fields) => lines.push({ level, msg, fields }) });
+    await listRuns();
+    redis!.kill();
+    await redis!.stop();
+    const fake = await countAttempts(port);
+    await waitFor(() => fake.attempts >= 8, { timeoutMs: 45_000, what: 'the client to retry several times' });
+    await fake.close();
+    redis = await waitFor(() => startRedis({ port }).catch(() => undefined), { timeoutMs: 20_000, intervalMs: 100, what: 'redis-server to restart' });
+    await waitFor(() => listRuns().then(() => true, () => false), { timeoutMs: 30_000, what: 'the client to reconnect' });
+    await waitFor(() => lines.some((l) => l.msg.includes('Redis available again')), { what: 'the end of the outage in the log' });
+    expect(lines.map((l) => `${l.level} ${l.msg}`)).to.deep.equal([
+      'error workflow-redis: Redis unavailable (retrying; one line per minute until it is back)',
+      'warn workflow-redis: Redis available again',
+    ]);
   });
 });
