@@ -3,7 +3,7 @@
  * (never inside a workflow).
  * @packageDocumentation
  */
-export { configure, closeWorkflowClient, DEFAULT_MAX_PAYLOAD_BYTES } from './runtime/config.js';
+export { configure, closeWorkflowClient, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT } from './runtime/config.js';
 export type { WorkflowConfig } from './runtime/config.js';
 export type { Logger } from './log/logger.js';
 export { resumeHook, getHookByToken } from './runtime/hooks.js';

@@ -55,16 +55,27 @@ export class PayloadTooLargeError extends WorkflowError {
   }
 }
 
-/** A value cannot be round-tripped by superjson (a function, a symbol, a Promise...). */
+/** What a SerializationError message ends with unless the problem has a more specific fix. */
+const DATA_HINT =
+  'Payloads, arguments and results must be data ' +
+  '(objects, arrays, strings, numbers, booleans, null, undefined, Date, Map, Set, BigInt, RegExp, Error, URL).';
+
+/**
+ * A value cannot be stored: superjson would not round-trip it (a function, a
+ * symbol, a Promise...), or it is nested deeper than the limit. Nothing was written.
+ */
 export class SerializationError extends WorkflowError {
-  /** Where in the value the problem is, e.g. `payload.items[2].fn`. */
+  /**
+   * Where in the value the problem is, by position and type — never by key
+   * name (keys are user data), e.g. `payload → object property #2 → array index 1`.
+   */
   readonly path: string;
-  constructor(path: string, problem: string) {
-    super(
-      `Cannot serialise ${path}: ${problem}. Payloads, arguments and results must be data ` +
-        '(objects, arrays, strings, numbers, booleans, null, undefined, Date, Map, Set, BigInt, RegExp, Error, URL).',
-    );
+  /** The depth limit the value went over, when it is nested too deeply; otherwise undefined. */
+  readonly maxDepth: number | undefined;
+  constructor(path: string, problem: string, opts: { hint?: string; maxDepth?: number } = {}) {
+    super(`Cannot serialise ${path}: ${problem}. ${opts.hint ?? DATA_HINT}`);
     this.path = path;
+    this.maxDepth = opts.maxDepth;
   }
 }
 

@@ -234,7 +234,7 @@ export class Execution {
     let input: string | undefined;
     let inputError: Error | undefined;
     try {
-      input = serialize(args, `arguments of step "${stepName}"`);
+      input = serialize(args, `arguments of step "${stepName}"`, { argumentList: true });
     } catch (err) {
       inputError = err instanceof SerializationError ? err : new SerializationError(`arguments of step "${stepName}"`, String(err));
     }
@@ -339,7 +339,7 @@ export class Execution {
         out.ops.push(failedOp(err));
         return out;
       }
-      out.ops.push({ t: 'run_completed', c: '', d: serialize({ output: this.outcome.value }), out: output });
+      out.ops.push({ t: 'run_completed', c: '', d: serialize(this.outcome.value, 'the workflow return value', { wrapKey: 'output' }), out: output });
       return out;
     }
     if (this.outcome.kind === 'threw') {

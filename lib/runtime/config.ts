@@ -8,6 +8,7 @@ import { defaultLogger, type Logger } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import { openConnection, type ConnectionInput } from '../redis/connection.js';
 import { isValidPrefix } from '../redis/keys.js';
+import { DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT } from '../serialization/codec.js';
 import { Store } from '../redis/store.js';
 import { RunWatcher } from './run-watcher.js';
 import { ResponseWaiter } from './webhook-waiter.js';
@@ -20,6 +21,20 @@ export interface WorkflowConfig {
   prefix?: string;
   /** Largest serialised hook payload or workflow input, in bytes. Default 1 MiB. */
   maxPayloadBytes?: number;
+  /**
+   * Deepest hook payload or workflow argument accepted (resumeHook, webhooks,
+   * start); deeper is refused with SerializationError and nothing is written.
+   * Depth counts containers: a scalar, Date, BigInt... is 0, `[]` and `{}`
+   * are 1, each array, object, Set, Error or class instance around a value
+   * adds 1, a Map adds 2 (it is stored as `[key, value]` pairs).
+   * An integer from 1 to {@link MAX_PAYLOAD_DEPTH_LIMIT} (256). Default
+   * {@link DEFAULT_MAX_PAYLOAD_DEPTH} (128): deeper than any real document,
+   * and far below what a default Node stack takes when values are serialised.
+   * Values the engine serialises itself (step arguments and results, run
+   * outputs) may be 32 levels deeper than the largest allowed setting
+   * (288, whatever this setting), so workflow code can wrap a payload and pass it on.
+   */
+  maxPayloadDepth?: number;
   /** Public base URL used to build webhook URLs. Default `http://localhost:${PORT ?? 3000}`. */
   publicUrl?: string;
   /**
@@ -39,8 +54,10 @@ export interface WorkflowConfig {
 /** Default payload limit: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
+export { DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT };
+
 interface Runtime {
-  config: Required<Pick<WorkflowConfig, 'prefix' | 'maxPayloadBytes'>> & WorkflowConfig;
+  config: Required<Pick<WorkflowConfig, 'prefix' | 'maxPayloadBytes' | 'maxPayloadDepth'>> & WorkflowConfig;
   store?: Promise<Store>;
   /** The opened store, once `store` has resolved (lets hot paths skip an await). */
   ready?: Store;
@@ -49,7 +66,9 @@ interface Runtime {
   ownsClient: boolean;
 }
 
-let runtime: Runtime = { config: { prefix: 'wf', maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES }, ownsClient: true };
+const DEFAULTS = { prefix: 'wf', maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, maxPayloadDepth: DEFAULT_MAX_PAYLOAD_DEPTH };
+
+let runtime: Runtime = { config: { ...DEFAULTS }, ownsClient: true };
 
 function checkConfig(cfg: WorkflowConfig): void {
   if (cfg.prefix !== undefined && !isValidPrefix(cfg.prefix)) {
@@ -59,6 +78,12 @@ function checkConfig(cfg: WorkflowConfig): void {
   }
   if (cfg.maxPayloadBytes !== undefined && !(Number.isInteger(cfg.maxPayloadBytes) && cfg.maxPayloadBytes > 0)) {
     throw new InvalidArgumentError('maxPayloadBytes must be a positive integer (bytes).');
+  }
+  const depth = cfg.maxPayloadDepth;
+  if (depth !== undefined && !(Number.isInteger(depth) && depth >= 1 && depth <= MAX_PAYLOAD_DEPTH_LIMIT)) {
+    throw new InvalidArgumentError(
+      `maxPayloadDepth must be an integer from 1 to ${MAX_PAYLOAD_DEPTH_LIMIT} (levels of nesting; default ${DEFAULT_MAX_PAYLOAD_DEPTH}).`,
+    );
   }
   if (cfg.retention !== undefined) retentionMs(cfg.retention);
   if (cfg.logger !== undefined && typeof cfg.logger !== 'function') {
@@ -94,7 +119,12 @@ export function configure(cfg: WorkflowConfig = {}): void {
   checkConfig(cfg);
   const previous = runtime;
   runtime = {
-    config: { ...cfg, prefix: cfg.prefix ?? 'wf', maxPayloadBytes: cfg.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES },
+    config: {
+      ...cfg,
+      prefix: cfg.prefix ?? DEFAULTS.prefix,
+      maxPayloadBytes: cfg.maxPayloadBytes ?? DEFAULTS.maxPayloadBytes,
+      maxPayloadDepth: cfg.maxPayloadDepth ?? DEFAULTS.maxPayloadDepth,
+    },
     ownsClient: true,
   };
   void closeRuntime(previous);

@@ -40,7 +40,8 @@ export function resumeHook<T = unknown>(token: string, payload: T): Promise<Hook
   let data: string;
   try {
     assertToken(token);
-    data = serializeLimited(payload, getConfig().maxPayloadBytes, 'payload', 'payload');
+    const cfg = getConfig();
+    data = serializeLimited(payload, cfg.maxPayloadBytes, 'payload', { wrapKey: 'payload', maxDepth: cfg.maxPayloadDepth });
   } catch (err) {
     return Promise.reject(err);
   }

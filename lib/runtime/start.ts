@@ -32,7 +32,11 @@ export async function start<Args extends unknown[], R>(
   if (opts.idempotencyKey !== undefined && (typeof opts.idempotencyKey !== 'string' || opts.idempotencyKey.length === 0 || opts.idempotencyKey.length > 512)) {
     throw new InvalidArgumentError('idempotencyKey must be a non-empty string of at most 512 characters.');
   }
-  const input = serializeLimited(args, getConfig().maxPayloadBytes, 'workflow arguments');
+  // Each argument may be as deep as a hook payload (maxPayloadDepth); the list itself does not count.
+  const input = serializeLimited(args, getConfig().maxPayloadBytes, 'workflow arguments', {
+    maxDepth: getConfig().maxPayloadDepth,
+    argumentList: true,
+  });
   const data = serializeLimited({ workflowName: name }, getConfig().maxPayloadBytes, 'run data');
   const store = await getStore();
   const { runId } = await store.createRun({

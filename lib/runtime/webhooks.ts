@@ -26,7 +26,11 @@ export async function resumeWebhook(token: string, request: Request, opts: { res
   if (!pre || pre.isWebhook !== true) throw new HookNotFoundError(token);
   const responseId = pre.respondWith === 'manual' ? newResumeId() : undefined;
   const stored = await storeRequest(request, responseId);
-  const data = serializeLimited(new WebhookRequest(stored), getConfig().maxPayloadBytes, 'webhook request', 'payload');
+  // A request is stored as a fixed small record (its body is bytes): within any depth limit.
+  const data = serializeLimited(new WebhookRequest(stored), getConfig().maxPayloadBytes, 'webhook request', {
+    wrapKey: 'payload',
+    maxDepth: getConfig().maxPayloadDepth,
+  });
   const { hook } = await store.resumeHook(token, data, newResumeId(), { webhookOnly: true });
   if (hook.respondWith === 'manual' && responseId) {
     const text = await (await getResponseWaiter()).wait(responseId, opts.responseTimeoutMs ?? DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS);

@@ -1,11 +1,15 @@
 /**
  * Payloads, arguments, results and metadata are stored as superjson text.
- * Values are checked before serialising: superjson silently drops functions and
- * symbols and turns unknown class instances into plain objects, and a write
- * must never store something that does not come back the same.
+ * Values are checked before serialising (check.ts): superjson silently drops
+ * functions and symbols and turns unknown class instances into plain objects,
+ * and a write must never store something that does not come back the same.
+ * The check also bounds the depth, so that the recursive code that runs after
+ * it (superjson's walker, JSON.stringify) never meets a value deep enough to
+ * overflow the stack.
  */
 import { SuperJSON } from 'superjson';
 import { PayloadTooLargeError, SerializationError } from '../errors/errors.js';
+import { checkValue } from './check.js';
 
 /** The superjson instance workflow-redis uses (custom types are registered on it). */
 export const superjson = new SuperJSON();
@@ -19,8 +23,6 @@ superjson.registerCustom<Uint8Array, string>(
   'Uint8Array',
 );
 
-const BUILTINS: Function[] = [Date, RegExp, Map, Set, Error, URL];
-
 /**
  * Registers a class so its instances round-trip through payloads and results.
  * The identifier is stored with the data: keep it stable across deploys.
@@ -29,94 +31,52 @@ export function registerSerializableClass(cls: new (...args: any[]) => unknown, 
   superjson.registerClass(cls, identifier);
 }
 
-function describe(v: unknown): string {
-  if (typeof v === 'function') return 'a function';
-  if (typeof v === 'symbol') return 'a symbol';
-  const ctor = (v as object)?.constructor?.name;
-  return ctor ? `an instance of ${ctor}` : 'an unsupported value';
-}
+/**
+ * Default `maxPayloadDepth` of configure(): the deepest payload or workflow
+ * argument list accepted. Real JSON documents are rarely more than 20 deep;
+ * 128 leaves room for any of them while staying far below what the recursive
+ * code that runs after the check can take (see {@link INTERNAL_MAX_DEPTH}).
+ */
+export const DEFAULT_MAX_PAYLOAD_DEPTH = 128;
+
+/** The largest `maxPayloadDepth` configure() accepts. */
+export const MAX_PAYLOAD_DEPTH_LIMIT = 256;
 
 /**
- * The path of the value being checked, as segments joined only for an error
- * message (building `payload.items[2]` for every value would cost more than
- * the check itself).
+ * Levels workflow code may add to a value that came in at the edge limit:
+ * `step({ data: payload })` nests a payload 2 deeper in the step's argument list.
  */
-type Path = string[];
-const at = (path: Path, last?: string) => (last === undefined ? path.join('') : path.join('') + last);
+export const DEPTH_HEADROOM = 32;
 
 /**
- * Walks a value, throwing SerializationError on what would not round-trip.
- * Returns true when the value is plain JSON (objects, arrays, strings, finite
- * numbers other than -0, booleans, null): superjson writes such a value as
- * exactly `{"json":<JSON>}`, so JSON.stringify can do it ~10x faster.
+ * Depth limit of what the engine serialises itself: step arguments and
+ * results, run outputs, hook metadata. It is fixed, not derived from
+ * configure(): a worker process may not share the configuration of the
+ * process that accepted the payload, and whatever an edge accepted (at most
+ * {@link MAX_PAYLOAD_DEPTH_LIMIT}) must still be storable after workflow code
+ * wraps it ({@link DEPTH_HEADROOM} more levels).
+ *
+ * Why so low: superjson walks a value recursively, about 0.9 KB of stack per
+ * level when not yet optimised (a Map costs two levels), so a default Node
+ * stack (~984 KB) holds about 1,100 levels, and about 560 when half of it is
+ * already used. 288 levels (plus one: the `{ result }` wrapper, an argument
+ * list) is a quarter of a fresh stack. JSON.stringify (~4,100 levels) and JSON.parse and
+ * superjson.deserialize (iterative, or cheap per level) have more room still.
  */
-function check(value: unknown, path: Path, seen: Set<object>): boolean {
-  const t = typeof value;
-  if (t === 'string' || t === 'boolean' || value === null) return true;
-  if (t === 'number') return Number.isFinite(value) && !Object.is(value, -0);
-  if (t === 'function' || t === 'symbol') throw new SerializationError(at(path), `it is ${describe(value)}`);
-  if (t !== 'object') return false; // undefined, bigint: superjson keeps them
-  const obj = value as object;
-  if (seen.has(obj)) return false; // shared or circular references: superjson tracks them
-  seen.add(obj);
-  if (superjson.customTransformerRegistry.findApplicable(obj)) return false;
-  let plain = true;
-  if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) {
-      path.push(`[${i}]`);
-      if (!check(obj[i], path, seen)) plain = false;
-      path.pop();
-    }
-    return plain;
-  }
-  const proto = Object.getPrototypeOf(obj);
-  if (proto !== Object.prototype && proto !== null) {
-    if (BUILTINS.some((B) => obj instanceof B)) {
-      if (obj instanceof Map) {
-        for (const [k, v] of obj) {
-          path.push('<key>');
-          check(k, path, seen);
-          path[path.length - 1] = `.get(${typeof k === 'string' ? JSON.stringify(k) : '…'})`;
-          check(v, path, seen);
-          path.pop();
-        }
-      } else if (obj instanceof Set) {
-        let i = 0;
-        for (const v of obj) {
-          path.push(`<set item ${i++}>`);
-          check(v, path, seen);
-          path.pop();
-        }
-      }
-      return false;
-    }
-    if (!superjson.classRegistry.getIdentifier(obj as never)) {
-      throw new SerializationError(
-        at(path),
-        `it is ${describe(obj)}; pass plain data or register the class with registerSerializableClass()`,
-      );
-    }
-    plain = false;
-  }
-  for (const key of Object.getOwnPropertySymbols(obj)) {
-    throw new SerializationError(at(path, `[${String(key)}]`), 'symbol keys are not stored');
-  }
-  for (const k of Object.keys(obj)) {
-    if (k === '__proto__') throw new SerializationError(at(path, '.__proto__'), 'the key "__proto__" is not allowed');
-    path.push('.', k);
-    if (!check((obj as Record<string, unknown>)[k], path, seen)) plain = false;
-    path.length -= 2;
-  }
-  return plain;
-}
+export const INTERNAL_MAX_DEPTH = MAX_PAYLOAD_DEPTH_LIMIT + DEPTH_HEADROOM;
+
+/** Plain values up to this deep are recognised by the recursive fast path. */
+const FAST_PATH_DEPTH = 33;
 
 /**
  * The common case first: plain JSON data (an API payload, step arguments),
  * checked with no allocation but the list of objects seen. `false` means
- * "not shown plain here" (another type, a shared reference, very deep or
- * large), and {@link check} then decides and reports what is wrong.
+ * "not shown plain here" (another type, a shared reference, deeper than
+ * `bound` or large), and {@link checkValue} then decides and reports what is
+ * wrong. `depth` is the number of containers around `value`; the recursion is
+ * bounded by `bound` (at most {@link FAST_PATH_DEPTH}).
  */
-function plainJson(value: unknown, seen: object[], depth: number): boolean {
+function plainJson(value: unknown, seen: object[], depth: number, bound: number): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -129,44 +89,87 @@ function plainJson(value: unknown, seen: object[], depth: number): boolean {
       return false;
   }
   if (value === null) return true;
-  if (depth > 32 || seen.length > 256 || seen.includes(value)) return false;
+  if (depth >= bound || seen.length > 256 || seen.includes(value)) return false;
   seen.push(value);
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return false;
-    for (let i = 0; i < value.length; i++) if (!plainJson(value[i], seen, depth + 1)) return false;
+    for (let i = 0; i < value.length; i++) if (!plainJson(value[i], seen, depth + 1, bound)) return false;
     return true;
   }
   const proto = Object.getPrototypeOf(value);
   if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(value).length > 0) return false;
   for (const k in value) {
     if (k === '__proto__' || !Object.prototype.hasOwnProperty.call(value, k)) return false;
-    if (!plainJson((value as Record<string, unknown>)[k], seen, depth + 1)) return false;
+    if (!plainJson((value as Record<string, unknown>)[k], seen, depth + 1, bound)) return false;
   }
   return true;
 }
 
+/** A stack overflow (V8's RangeError): reported as a SerializationError, never passed on raw. */
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError && /call stack/i.test(err.message);
+}
+
 function stringify(value: unknown, plain: boolean, what: string): string {
-  if (plain) return `{"json":${JSON.stringify(value)}}`;
   try {
-    return superjson.stringify(value as never);
+    return plain ? `{"json":${JSON.stringify(value)}}` : superjson.stringify(value as never);
   } catch (err) {
+    // The depth check leaves a wide margin: this only happens on a stack that was nearly full already.
+    if (isStackOverflow(err)) throw new SerializationError(what, 'the call stack ran out while serialising it (call from a shallower stack)');
     throw new SerializationError(what, (err as Error).message);
   }
 }
 
-/** Serialises a value to superjson text, refusing what would not round-trip. */
-export function serialize(value: unknown, what = 'value'): string {
-  return stringify(value, plainJson(value, [], 0) || check(value, [what], new Set()), what);
+/** Options of {@link serialize} and {@link serializeLimited}. */
+export interface SerializeOptions {
+  /**
+   * Store the value as `{ [wrapKey]: value }` (event data); errors and the
+   * depth limit still concern the value itself (`payload → array index 2`,
+   * not `payload → object property #1 → ...`).
+   */
+  wrapKey?: string;
+  /**
+   * Deepest nesting accepted (depth as defined in check.ts: `[]` is 1, a Map
+   * adds 2). Default {@link INTERNAL_MAX_DEPTH}; the edge (resumeHook,
+   * start) passes configure()'s `maxPayloadDepth`.
+   */
+  maxDepth?: number;
+  /**
+   * The value is an argument list (of a workflow or a step): `maxDepth`
+   * applies to each argument, as it does to a hook payload; the list itself
+   * does not count.
+   */
+  argumentList?: boolean;
+}
+
+const EDGE_HINT = 'Send a flatter value, or a reference to the data (an id or URL); `maxPayloadDepth` in configure() sets this limit.';
+const INTERNAL_HINT =
+  `Values the engine stores (step arguments and results, workflow return values, hook metadata) may be at most ${INTERNAL_MAX_DEPTH} levels deep: ` +
+  'pass a flatter value, or a reference to the data (an id or URL).';
+
+function encode(value: unknown, what: string, opts: SerializeOptions): string {
+  const shown = opts.maxDepth ?? INTERNAL_MAX_DEPTH;
+  const max = opts.argumentList ? shown + 1 : shown;
+  const plain =
+    plainJson(value, [], 0, Math.min(FAST_PATH_DEPTH, max)) ||
+    checkValue(value, what, { max, shown, hint: opts.maxDepth === undefined ? INTERNAL_HINT : EDGE_HINT }, superjson);
+  return stringify(opts.wrapKey === undefined ? value : { [opts.wrapKey]: value }, plain, what);
 }
 
 /**
- * Serialises and enforces a size limit (bytes of UTF-8 text). With `wrapKey`
- * the value is stored as `{ [wrapKey]: value }` (event data) while errors
- * still name the value itself (`payload.items[2]`, not `payload.payload...`).
+ * Serialises a value to superjson text, refusing with SerializationError what
+ * would not round-trip or is nested deeper than `opts.maxDepth`.
  */
-export function serializeLimited(value: unknown, limit: number, what = 'payload', wrapKey?: string): string {
-  const plain = plainJson(value, [], 0) || check(value, [what], new Set());
-  const text = wrapKey === undefined ? stringify(value, plain, what) : stringify({ [wrapKey]: value }, plain, what);
+export function serialize(value: unknown, what = 'value', opts: SerializeOptions = {}): string {
+  return encode(value, what, opts);
+}
+
+/**
+ * Serialises (as {@link serialize}) and enforces a size limit (bytes of
+ * UTF-8 text): PayloadTooLargeError above it.
+ */
+export function serializeLimited(value: unknown, limit: number, what = 'payload', opts: SerializeOptions = {}): string {
+  const text = encode(value, what, opts);
   // A UTF-16 unit is at most 3 UTF-8 bytes: most payloads need no byte count.
   if (text.length * 3 <= limit) return text;
   const size = Buffer.byteLength(text, 'utf8');
@@ -174,12 +177,27 @@ export function serializeLimited(value: unknown, limit: number, what = 'payload'
   return text;
 }
 
-/** Parses superjson text written by {@link serialize}. */
+/**
+ * Parses superjson text written by {@link serialize}. Stack-safe for
+ * anything serialize() accepts, and for deeper values older versions may
+ * have stored: JSON.parse is iterative, and superjson.deserialize recurses
+ * only along Maps, Sets and class instances, cheaply.
+ */
 export function deserialize<T = unknown>(text: string | null | undefined): T {
   if (text === null || text === undefined || text === '') return undefined as T;
-  const parsed = JSON.parse(text) as { json?: unknown; meta?: unknown } | null;
-  // Plain JSON (no superjson meta: no Date, Map, BigInt...) is the value itself; superjson
-  // would deep-copy it first, which costs more than the parse for every step result replayed.
-  if (parsed !== null && typeof parsed === 'object' && parsed.meta === undefined) return parsed.json as T;
-  return superjson.deserialize<T>(parsed as never);
+  try {
+    const parsed = JSON.parse(text) as { json?: unknown; meta?: unknown } | null;
+    // Plain JSON (no superjson meta: no Date, Map, BigInt...) is the value itself; superjson
+    // would deep-copy it first, which costs more than the parse for every step result replayed.
+    if (parsed !== null && typeof parsed === 'object' && parsed.meta === undefined) return parsed.json as T;
+    // In place: the parsed tree is ours, no need for superjson to copy it first.
+    return superjson.deserialize<T>(parsed as never, { inPlace: true });
+  } catch (err) {
+    if (isStackOverflow(err)) {
+      throw new SerializationError('a stored value', 'it is nested too deeply to be read on this call stack', {
+        hint: 'Read it from a shallower call stack; values written by this version are at most 288 levels deep.',
+      });
+    }
+    throw err;
+  }
 }

@@ -1,7 +1,8 @@
 /**
  * Runs one attempt of a step function and decides what the log records:
  * step_completed, step_failed (FatalError, retries exhausted, unregistered
- * step, unserialisable result) or step_retrying (with the retry time).
+ * step, unserialisable or too deeply nested result) or step_retrying (with
+ * the retry time).
  */
 import { FatalError, RetryableError, StepNotRegisteredError } from '../errors/errors.js';
 import { getStep } from '../authoring/registry.js';
@@ -70,7 +71,9 @@ export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
     return { type: 'step_retrying', data: errorData(err), retryAt };
   }
   try {
-    return { type: 'step_completed', data: serialize({ result }, `the result of step "${a.stepName}"`) };
+    // An unserialisable or too deeply nested result fails the step at once, with no retry: the step has
+    // run (its side effects are done), and running it again would very likely return the same shape.
+    return { type: 'step_completed', data: serialize(result, `the result of step "${a.stepName}"`, { wrapKey: 'result' }) };
   } catch (err) {
     return { type: 'step_failed', data: errorData(err) };
   }
