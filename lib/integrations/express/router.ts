@@ -147,6 +147,9 @@ export function workflowRouter(options: WorkflowRouterOptions = {}): Router {
   if (dashboard) {
     dashboardPath = checkPath('dashboard.path', options.dashboard?.path ?? DEFAULT_DASHBOARD_PATH);
     router.use(dashboardPath, ...dashboard);
+    if (!dashboardOptions?.auth) {
+      logger('warn', 'workflow-redis/express: dashboard.unsafeNoAuth: true — the BullMQ dashboard is served without authentication; use it only in local development');
+    }
   } else if (options.dashboard) {
     logger('warn', 'workflow-redis/express: the dashboard is not mounted: pass workflowRouter({ auth }) or dashboard.auth, or dashboard.unsafeNoAuth: true in local development');
   }
