@@ -78,7 +78,14 @@ export interface RawRequestOptions {
 export function rawRequest(baseUrl: string, opts: RawRequestOptions): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const req = http.request({ hostname, port, method: opts.method ?? 'GET', path: opts.path, headers: opts.headers, agent: false });
+    const headers = { ...opts.headers };
+    // Node frames a body with Content-Length only for some methods (not GET, DELETE, OPTIONS...): without it
+    // the server would see no body, and the bytes as a next request.
+    const named = Object.keys(headers).map((h) => h.toLowerCase());
+    if (opts.body !== undefined && !named.includes('content-length') && !named.includes('transfer-encoding')) {
+      headers['content-length'] = String(Buffer.byteLength(opts.body));
+    }
+    const req = http.request({ hostname, port, method: opts.method ?? 'GET', path: opts.path, headers, agent: false });
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error(`no answer within ${opts.timeoutMs ?? 15_000} ms`));
