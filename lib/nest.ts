@@ -9,5 +9,5 @@ export { WorkflowService } from './integrations/nest/service.js';
 export { WorkflowWebhookController, WEBHOOK_CONTROLLER_PATH } from './integrations/nest/controller.js';
 export { WORKFLOW_OPTIONS } from './integrations/nest/options.js';
 export type { WorkflowModuleOptions, WorkflowModuleAsyncOptions, WorkflowModuleWorkerOptions } from './integrations/nest/options.js';
-export { toWebRequest, writeWebResponse } from './integrations/nest/http.js';
+export { toWebRequest, writeWebResponse, WebhookBodyAbortedError } from './integrations/nest/http.js';
 export type { NodeRequestLike, ToWebRequestOptions } from './integrations/nest/http.js';

@@ -138,8 +138,9 @@ async function main(): Promise<void> {
       else next(err);
     }
   });
-  // Run routes and the inspector show event logs and live tokens: same guard as the dashboard.
-  app.use(workflowRouter({ auth: dashboardAuth, dashboard: { path: DASHBOARD_PATH, auth: dashboardAuth }, inspector: { path: INSPECTOR_PATH } }));
+  // Run routes and the inspector show event logs and live tokens: without `auth` they would answer 403.
+  // The dashboard uses the same guard (dashboard.auth defaults to auth).
+  app.use(workflowRouter({ auth: dashboardAuth, dashboard: { path: DASHBOARD_PATH }, inspector: { path: INSPECTOR_PATH } }));
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(PORT, () => resolve(s));

@@ -28,8 +28,13 @@ const steps = new Map<string, StepDefinition>();
 
 const NAME_RE = /^[A-Za-z0-9_.:/@-]{1,200}$/;
 
+/** True for a valid workflow or step name: 1-200 letters, digits or `_ . : / @ -`. */
+export function isValidName(name: unknown): name is string {
+  return typeof name === 'string' && NAME_RE.test(name);
+}
+
 export function assertName(kind: 'workflow' | 'step', name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+  if (!isValidName(name)) {
     throw new InvalidArgumentError(
       `Invalid ${kind} name ${JSON.stringify(name)}: use 1-200 letters, digits or '_ . : / @ -'.`,
     );

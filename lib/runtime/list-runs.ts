@@ -3,12 +3,13 @@ import { InvalidArgumentError } from '../errors/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../redis/keys.js';
 import { getStore } from './config.js';
 import { toRunInfo, type RunInfo } from './run.js';
+import { assertWorkflowNameFilter, checkLimit, parseRunsCursor } from './validate.js';
 
 /** Options of {@link listRuns}. */
 export interface ListRunsOptions {
   status?: RunStatus;
   workflowName?: string;
-  /** The `cursor` of the previous page. */
+  /** The `cursor` of the previous page (a decimal integer string; omit it for the first page). */
   cursor?: string | null;
   /** Page size, 1-1000 (default 50). */
   limit?: number;
@@ -21,15 +22,19 @@ export interface RunPage {
   hasMore: boolean;
 }
 
-/** Lists runs, newest first, filtered by status and workflow name. */
+/**
+ * Lists runs, newest first, filtered by status and workflow name. Bad
+ * options — an unknown status, a workflowName that is not a workflow name,
+ * a limit outside 1-1000, a cursor that is not one this function returned —
+ * reject with `InvalidArgumentError` before Redis is read.
+ */
 export async function listRuns(opts: ListRunsOptions = {}): Promise<RunPage> {
   if (opts.status !== undefined && !RUN_STATUSES.includes(opts.status)) {
-    throw new InvalidArgumentError(`Unknown status ${JSON.stringify(opts.status)}: use one of ${RUN_STATUSES.join(', ')}.`);
+    throw new InvalidArgumentError(`listRuns({ status }): use one of ${RUN_STATUSES.join(', ')}.`);
   }
-  const limit = opts.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidArgumentError('limit must be an integer from 1 to 1000.');
-  const offset = opts.cursor ? Number(opts.cursor) : 0;
-  if (!Number.isInteger(offset) || offset < 0) throw new InvalidArgumentError('Invalid cursor: pass the cursor of the previous page.');
+  assertWorkflowNameFilter(opts.workflowName);
+  const limit = checkLimit(opts.limit, 1000, 50, 'listRuns({ limit })');
+  const offset = parseRunsCursor(opts.cursor);
   const store = await getStore();
   const ids = await store.listRunIds({ status: opts.status, workflowName: opts.workflowName, offset, limit: limit + 1 });
   const hasMore = ids.length > limit;

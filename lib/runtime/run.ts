@@ -8,7 +8,7 @@ import type { RunStatus } from '../redis/keys.js';
 import type { EventType, RunRecord } from '../redis/store-types.js';
 import { deserialize } from '../serialization/codec.js';
 import { getStore, getWatcher } from './config.js';
-import { assertRunId } from './validate.js';
+import { assertEventId, assertRunId, checkLimit, MAX_STREAM_ID } from './validate.js';
 
 /** One event of a run's log, with its data rehydrated. */
 export interface WorkflowEvent {
@@ -95,10 +95,19 @@ export class Run<R = unknown> {
     await (await getStore()).cancelRun(this.runId);
   }
 
-  /** The event log, oldest first (`after`: an event id to page from; `limit` default 1000). */
+  /**
+   * The event log, oldest first. `after`: the `eventId` of the last event of
+   * the previous page (absent or `''`: from the start); `limit`: an integer
+   * from 1 to 10 000 (default 1000).
+   * Rejects with `InvalidArgumentError` for other values, before Redis is read.
+   */
   async events(opts: { after?: string; limit?: number } = {}): Promise<WorkflowEvent[]> {
+    if (opts.after !== undefined && opts.after !== '') assertEventId(opts.after);
+    const limit = checkLimit(opts.limit, 10_000, 1000, 'run.events({ limit })');
+    // Redis refuses an exclusive range that starts at the largest id; nothing can follow it anyway.
+    if (opts.after === MAX_STREAM_ID) return [];
     const store = await getStore();
-    const page = await store.readEvents(this.runId, opts.after ?? '', Math.min(Math.max(opts.limit ?? 1000, 1), 10_000));
+    const page = await store.readEvents(this.runId, opts.after ?? '', limit);
     if (page.length === 0 && !opts.after && !(await store.getRun(this.runId))) throw new WorkflowRunNotFoundError(this.runId);
     return page.map((e) => ({
       eventId: e.eventId,

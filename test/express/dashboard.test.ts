@@ -1,6 +1,7 @@
 /**
  * workflow-redis/express: the BullMQ dashboard is mounted only behind the
- * app's auth middleware or an explicit `unsafeNoAuth`, lists both queues,
+ * app's auth middleware (its own, or the router's `auth`) or an explicit
+ * `dashboard.unsafeNoAuth`, lists both queues,
  * and builds its URLs from where the router is mounted.
  */
 import { expect } from 'chai';
@@ -36,14 +37,27 @@ describe('express: BullMQ dashboard', function () {
     return s.url + (mount === '/' ? '' : mount);
   }
 
-  it('is not mounted without auth: no option, or dashboard options without auth → 404, nothing logged or thrown', async () => {
-    for (const opts of [{}, { dashboard: {} }, { dashboard: { path: '/ops' } }, { dashboard: { unsafeNoAuth: false } }] as WorkflowRouterOptions[]) {
+  it('is not mounted without auth: no option, or dashboard options without auth → 404, and one warning says why', async () => {
+    const cases = [{ dashboard: {} }, { dashboard: { path: '/ops' } }, { dashboard: { unsafeNoAuth: false } }, { unsafeNoAuth: true, dashboard: {} }];
+    for (const opts of [{}, ...cases] as WorkflowRouterOptions[]) {
+      logged.length = 0;
       const url = await appWith(opts);
       expect((await fetch(`${url}/admin/queues`)).status, JSON.stringify(opts)).to.equal(404);
       expect((await fetch(`${url}/admin/queues/api/queues`)).status).to.equal(404);
       expect((await fetch(`${url}/ops`)).status).to.equal(404);
+      const warnings = logged.filter((l) => (l as string[])[0] === 'warn' && /dashboard is not mounted/.test((l as string[])[1]!));
+      expect(warnings, JSON.stringify(opts)).to.have.length(opts.dashboard ? 1 : 0);
+      expect(logged.every((l) => (l as string[])[0] === 'warn'), 'only start-up warnings').to.equal(true);
     }
-    expect(logged).to.deep.equal([]);
+    logged.length = 0;
+  });
+
+  it('the top-level `auth` guards it when `dashboard.auth` is not given', async () => {
+    const auth: RequestHandler = (req, res, next) => (req.get('x-op') === 'yes' ? next() : void res.status(401).send('no'));
+    const url = await appWith({ auth, dashboard: {} });
+    expect((await fetch(`${url}/admin/queues`)).status).to.equal(401);
+    expect((await fetch(`${url}/admin/queues`, { headers: { 'x-op': 'yes' } })).status).to.equal(200);
+    expect(logged, 'no warning: everything is behind auth').to.deep.equal([]);
   });
 
   it('unsafeNoAuth: true mounts it; its API lists the workflow and step queues', async () => {
@@ -77,14 +91,16 @@ describe('express: BullMQ dashboard', function () {
   });
 
   it('an auth middleware that throws → the router’s error mapping (500, generic message)', async () => {
-    const url = await appWith({ dashboard: { auth: () => { throw new Error('auth backend down'); } } });
+    const url = await appWith({ unsafeNoAuth: true, dashboard: { auth: () => { throw new Error('auth backend down'); } } });
+    logged.length = 0;
     const res = await jsonOf(await fetch(`${url}/admin/queues`));
     expect(res).to.deep.equal({ status: 500, body: { error: 'Internal server error' } });
     expect(logged).to.have.length(1);
     const [level, , fields] = logged[0] as [string, string, Record<string, unknown>];
     expect(level).to.equal('error');
-    expect(fields).to.include({ method: 'GET', error: 'Error', message: 'auth backend down' });
+    expect(fields).to.deep.include({ method: 'GET', error: 'Error' });
     expect(JSON.stringify(fields), 'no URL in the log').not.to.include('/admin/queues');
+    expect(JSON.stringify(logged), 'no error message in the log: it could quote request data').not.to.include('auth backend down');
     logged.length = 0;
   });
 
@@ -102,9 +118,9 @@ describe('express: BullMQ dashboard', function () {
   });
 
   it('the inspector links to the dashboard only when it is mounted', async () => {
-    const withDash = await appWith({ dashboard: { unsafeNoAuth: true } }, '/wf');
+    const withDash = await appWith({ unsafeNoAuth: true, dashboard: { unsafeNoAuth: true } }, '/wf');
     expect(await (await fetch(`${withDash}/inspector`)).text()).to.include('href="/wf/admin/queues"');
-    const without = await appWith({});
+    const without = await appWith({ unsafeNoAuth: true });
     expect(await (await fetch(`${without}/inspector`)).text()).not.to.include('BullMQ dashboard');
   });
 });

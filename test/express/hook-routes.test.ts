@@ -9,7 +9,8 @@ import { closeWorkflowClient, configure, getRun, start, type Run } from 'workflo
 import { workflowRouter } from 'workflow-redis/express';
 import { createWorker, type WorkflowWorker } from 'workflow-redis/worker';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { jsonOf, postJson, serve, type Served } from './_util.js';
+import { gzipSync } from 'node:zlib';
+import { jsonOf, postJson, rawRequest, serve, type Served } from './_util.js';
 
 const N = 'express-hooks';
 const WEBHOOK = '/.well-known/workflow/v1/webhook';
@@ -74,10 +75,11 @@ describe('express: resume and webhook routes', function () {
     configure({ connection: redis.url, prefix });
     worker = await createWorker({ workflows: [waitForPayload, disposeFirst, webhooks, silent], connection: redis.url, prefix, lockDurationMs: 5000, logger: () => undefined });
     const app = express();
-    app.use(workflowRouter());
+    // Only the public routes are used here: no auth needed (the operator routes answer 403).
+    app.use(workflowRouter({ logger: () => undefined }));
     server = await serve(app);
     const slow = express();
-    slow.use(workflowRouter({ webhookResponseTimeoutMs: 300 }));
+    slow.use(workflowRouter({ webhookResponseTimeoutMs: 300, logger: () => undefined }));
     slowServer = await serve(slow);
   });
   after(async () => {
@@ -192,5 +194,48 @@ describe('express: resume and webhook routes', function () {
     const res = await jsonOf(await fetch(`${slowServer.url}${WEBHOOK}/${token}`, { method: 'POST', body: 'x' }));
     expect(res).to.deep.equal({ status: 504, body: { error: 'The workflow did not send a response in time.' } });
     expect(await run.returnValue).to.equal('never responded');
+  });
+
+  it('webhook route: 405 with an Allow header for TRACE and TRACK (a Fetch Request cannot carry them); the webhook stays live', async () => {
+    const run = await start(webhooks, []);
+    const [a] = await tokensOf(run, 3);
+    for (const method of ['TRACE', 'TRACK']) {
+      const r = await rawRequest(server.url, { method, path: `${WEBHOOK}/${a}` });
+      // Node's HTTP parser refuses TRACK itself (400) before Express sees it.
+      expect(r.status, method).to.equal(method === 'TRACE' ? 405 : 400);
+      if (method === 'TRACE') expect(r.headers.allow).to.equal('GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    }
+    const hookReceived = async () => (await run.events()).filter((e) => e.type === 'hook_received').length;
+    expect(await hookReceived()).to.equal(0);
+    await getRun(run.runId).cancel();
+  });
+
+  it('400, not 500, for a malformed %-escape in the token, and the answer does not quote it', async () => {
+    for (const bad of ['%ZZ', '%', '%E0%A4', '%ED%A0%80', '%C0%AF', '%FF']) {
+      const webhook = await rawRequest(server.url, { method: 'POST', path: `${WEBHOOK}/secret-token${bad}`, body: 'x' });
+      expect(webhook.status, bad).to.equal(400);
+      expect(webhook.body, 'the token is not echoed').not.to.include('secret-token');
+      expect(JSON.parse(webhook.body).error).to.match(/percent-encoding/);
+    }
+  });
+
+  it('400 for a corrupt gzip or deflate body, 415 for an unknown content-encoding, on both routes', async () => {
+    const json = gzipSync(Buffer.from('{"token":"t","data":1}'));
+    for (const path of ['/hooks/resume', `${WEBHOOK}/some-token`]) {
+      const corrupt = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
+      expect((await rawRequest(server.url, { method: 'POST', path, headers: corrupt, body: 'not gzip at all' })).status, path).to.equal(400);
+      expect((await rawRequest(server.url, { method: 'POST', path, headers: corrupt, body: json.subarray(0, 12) })).status, 'truncated').to.equal(400);
+      const deflate = { 'content-type': 'application/json', 'content-encoding': 'deflate' };
+      expect((await rawRequest(server.url, { method: 'POST', path, headers: deflate, body: 'nope' })).status).to.equal(400);
+      const unknown = { 'content-type': 'application/json', 'content-encoding': 'x-compress' };
+      expect((await rawRequest(server.url, { method: 'POST', path, headers: unknown, body: 'nope' })).status).to.equal(415);
+    }
+  });
+
+  it('400 for a payload nested 10 000 deep (JSON.parse copes; serialising it must not be a 500)', async () => {
+    const deep = `{"token":"no-such-token","data":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+    const r = await resume(deep);
+    expect(r.status).to.equal(400);
+    expect(r.body.error).to.be.a('string');
   });
 });

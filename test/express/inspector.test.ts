@@ -62,7 +62,7 @@ describe('express: run inspector (headless Chromium)', function () {
     configure({ connection: redis.url, prefix });
     worker = await createWorker({ workflows: [order, approval, viaWebhook, hostile], connection: redis.url, prefix, lockDurationMs: 5000, logger: () => undefined });
     const app = express();
-    app.use('/wf', workflowRouter({ dashboard: { unsafeNoAuth: true } }));
+    app.use('/wf', workflowRouter({ unsafeNoAuth: true, dashboard: { unsafeNoAuth: true }, logger: () => undefined }));
     server = await serve(app);
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -54,7 +54,7 @@ describe('express: run routes', function () {
     const app = express();
     app.use(express.json()); // the app's own parser: the router must not get in its way
     app.get('/before', (_req, res) => void res.send('before'));
-    app.use('/wf', workflowRouter());
+    app.use('/wf', workflowRouter({ unsafeNoAuth: true, logger: () => undefined }));
     app.post('/after', (req, res) => void res.json({ echo: req.body }));
     server = await serve(app);
     const g = express();
@@ -134,13 +134,22 @@ describe('express: run routes', function () {
   });
 
   it('400 for bad events / list query parameters', async () => {
-    for (const q of ['after=garbage', 'after=1-0-0', 'limit=0', 'limit=1001', 'limit=abc', 'limit=1&limit=2']) {
+    const eventQueries = ['after=garbage', 'after=1-0-0', 'after=99999999999999999999-0', 'after=0-18446744073709551616', 'after=01-0', 'limit=0', 'limit=1001', 'limit=abc', 'limit=1e2', 'limit=1&limit=2'];
+    for (const q of eventQueries) {
       const r = await get(`/runs/${doneRunId}/events?${q}`);
       expect(r.status, q).to.equal(400);
+      expect(r.body.error, q).to.match(/^Query parameter "(after|limit)"/);
     }
-    for (const q of ['status=bogus', 'limit=-1', 'cursor=abc', 'status=running&status=failed']) {
-      expect((await get(`/runs?${q}`)).status, q).to.equal(400);
+    const listQueries = ['status=bogus', 'limit=-1', 'cursor=abc', 'cursor=1e21', 'cursor=9007199254740992', 'cursor=-1', 'cursor=0x10', 'cursor=%201', 'status=running&status=failed', 'workflowName=' + 'w'.repeat(201), 'workflowName=a%20b'];
+    for (const q of listQueries) {
+      const r = await get(`/runs?${q}`);
+      expect(r.status, q).to.equal(400);
+      expect(r.body.error, q).to.match(/^Query parameter "(status|limit|cursor|workflowName)"/);
     }
+    // The largest values are valid: an empty page, not a Redis error.
+    expect((await get(`/runs?cursor=${Number.MAX_SAFE_INTEGER}`)).body).to.deep.equal({ data: [], cursor: null, hasMore: false });
+    const last = `18446744073709551615-18446744073709551615`;
+    expect((await get(`/runs/${doneRunId}/events?after=${last}`)).body).to.deep.equal({ data: [], cursor: last, hasMore: false });
   });
 
   it('GET /runs lists runs newest first, filtered by status and workflow, paginated', async () => {

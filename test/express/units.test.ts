@@ -58,11 +58,27 @@ describe('express: error mapping', () => {
     expect(mapError(big)).to.deep.equal({ status: 413, body: { error: 'Request body too large.' } });
   });
 
-  it('the middleware answers 500 with a generic body, no stack, and logs the route pattern, not the URL', async () => {
+  it('a 4xx status without `type` is honoured too, with a fixed message that does not quote the URL or the body', () => {
+    // Express's error for a malformed %-escape in a route parameter quotes the raw parameter: a token.
+    const uri = Object.assign(new URIError("Failed to decode param 'secret-token%ZZ'"), { status: 400, statusCode: 400 });
+    expect(mapError(uri)).to.deep.equal({ status: 400, body: { error: 'Malformed URL: a path segment has invalid percent-encoding (each %XX must be part of valid UTF-8).' } });
+    // body-parser re-raises a zlib error for a corrupt gzip body with a status and no type.
+    const zlib = Object.assign(new Error('incorrect header check'), { errno: -3, code: 'Z_DATA_ERROR', status: 400 });
+    expect(mapError(zlib)).to.deep.equal({ status: 400, body: { error: 'Malformed request body: it could not be decoded with its content-encoding.' } });
+    const unsupported = Object.assign(new Error('unsupported content encoding "x-secret"'), { status: 415, type: 'encoding.unsupported' });
+    expect(mapError(unsupported).status).to.equal(415);
+    expect(mapError(unsupported).body.error).not.to.include('secret');
+    const authErr = Object.assign(new Error('token secret-token is revoked'), { statusCode: 401 });
+    expect(mapError(authErr)).to.deep.equal({ status: 401, body: { error: 'Unauthorized' } });
+    // 5xx statuses are not trusted: a generic 500.
+    expect(mapError(Object.assign(new Error('x'), { status: 503 })).status).to.equal(500);
+  });
+
+  it('the middleware answers 500 with a generic body, no stack, and logs the route pattern and error class, not the URL or the message', async () => {
     const logs: unknown[][] = [];
     const app = express();
-    app.get('/thing/:token', () => {
-      throw new Error('kaboom');
+    app.get('/thing/:token', (req) => {
+      throw Object.assign(new Error(`kaboom for ${String(req.params.token)}`), { code: 'ECONNRESET' });
     });
     app.use(errorMiddleware((...args) => void logs.push(args)));
     const s = await serve(app);
@@ -73,7 +89,7 @@ describe('express: error mapping', () => {
       await s.close();
     }
     expect(logs).to.have.length(1);
-    expect(logs[0]![2]).to.deep.equal({ method: 'GET', route: '/thing/:token', error: 'Error', message: 'kaboom' });
+    expect(logs[0]![2]).to.deep.equal({ method: 'GET', route: '/thing/:token', error: 'Error', code: 'ECONNRESET' });
     expect(JSON.stringify(logs)).not.to.include('super-secret-token');
   });
 });
@@ -114,6 +130,19 @@ describe('express: toJsonSafe', () => {
       cyclic: { a: 1, self: '[Circular]' },
       twice: [{ x: 1 }, { x: 1 }],
     });
+  });
+});
+
+describe('express: toJsonSafe on hostile values', () => {
+  it('does not recurse into a value nested 10 000 deep (no RangeError), and cuts it', () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 10_000; i++) deep = i % 2 ? [deep] : { k: deep };
+    const json = JSON.stringify(toJsonSafe(deep));
+    expect(json).to.include('[Too deep]');
+    expect(json).not.to.include('bottom');
+    let deepMap: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deepMap = new Map([['k', deepMap]]);
+    expect(JSON.stringify(toJsonSafe(deepMap))).to.include('[Too deep]');
   });
 });
 

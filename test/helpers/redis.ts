@@ -51,8 +51,8 @@ export async function waitFor<T>(check: () => Promise<T> | T, opts: { timeoutMs?
   }
 }
 
-/** Starts a private redis-server, or uses REDIS_URL when set. */
-export async function startRedis(opts: { appendonly?: boolean; dir?: string; port?: number } = {}): Promise<TestRedis> {
+/** Starts a private redis-server, or uses REDIS_URL when set (`args`: extra server flags, e.g. `['--enable-debug-command', 'local']`). */
+export async function startRedis(opts: { appendonly?: boolean; dir?: string; port?: number; args?: string[] } = {}): Promise<TestRedis> {
   if (process.env.REDIS_URL && !opts.dir) {
     const url = process.env.REDIS_URL;
     return { url, port: Number(new URL(url).port || 6379), pid: undefined, kill() {}, async stop() {} };
@@ -61,6 +61,7 @@ export async function startRedis(opts: { appendonly?: boolean; dir?: string; por
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'wfr-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--appendonly', opts.appendonly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction'];
   if (opts.appendonly) args.push('--appendfsync', 'always');
+  args.push(...(opts.args ?? []));
   const proc: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   let exited = false;
   proc.on('exit', () => (exited = true));

@@ -22,11 +22,16 @@ export interface DashboardOptions {
   path?: string;
   /**
    * Express middleware that authenticates operators (call `next()` to let the
-   * request through, or answer 401/403). Without it — and without
-   * `unsafeNoAuth: true` — the dashboard is not mounted at all.
+   * request through, or answer 401/403). Default: the router's `auth`.
+   * Without either — and without `unsafeNoAuth: true` — the dashboard is not
+   * mounted at all (and the router logs a warning saying so).
    */
   auth?: RequestHandler;
-  /** Mount the dashboard with no authentication. Only for local development. */
+  /**
+   * Mount the dashboard with no authentication. Only for local development
+   * (the router logs a warning). The router's own `unsafeNoAuth` does not
+   * imply it: the dashboard can change queues (retry, clean, pause...).
+   */
   unsafeNoAuth?: boolean;
   /** Hide bull-board's buttons that change queues (retry, clean, pause...). Default false. */
   readOnly?: boolean;

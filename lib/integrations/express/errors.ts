@@ -6,6 +6,7 @@
  * unexpected becomes a generic 500 with no stack.
  */
 import type { ErrorRequestHandler, Request } from 'express';
+import { STATUS_CODES } from 'node:http';
 
 /** A log sink for the router. Fields never contain hook tokens, payloads or request URLs. */
 export type RouterLogger = (level: 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -39,12 +40,22 @@ const FIXED_MESSAGE: Record<string, string> = {
   WebhookResponseTimeoutError: 'The workflow did not send a response in time.',
 };
 
-/** Messages for body-parser's errors (the parser's own text can quote the body). */
-const BODY_ERROR_MESSAGE: Record<number, string> = {
-  400: 'Malformed request body: send valid JSON.',
-  413: 'Request body too large.',
-  415: 'Unsupported request body encoding or charset.',
+/**
+ * Fixed messages for the request errors of Express and body-parser, by their
+ * `type`: their own text can quote the body or the raw URL parameter (a hook
+ * token), so it is never sent or logged.
+ */
+const REQUEST_ERROR_BY_TYPE: Record<string, string> = {
+  'entity.parse.failed': 'Malformed request body: send valid JSON.',
+  'entity.too.large': 'Request body too large.',
+  'encoding.unsupported': 'Unsupported content-encoding: send the body as identity, gzip, deflate or br.',
+  'charset.unsupported': 'Unsupported charset: send the body as UTF-8.',
+  'request.aborted': 'The request was aborted before its body was read.',
+  'request.size.invalid': 'The request body does not match its content-length.',
 };
+
+const URL_ERROR = 'Malformed URL: a path segment has invalid percent-encoding (each %XX must be part of valid UTF-8).';
+const DECODE_ERROR = 'Malformed request body: it could not be decoded with its content-encoding.';
 
 /** The status and response body for an error. */
 export interface MappedError {
@@ -52,20 +63,35 @@ export interface MappedError {
   body: { error: string };
 }
 
-/** http-errors raised by body-parser carry `type` ('entity.parse.failed'...) and a 4xx `status`. */
-function bodyParserStatus(err: unknown): number | undefined {
-  const e = err as { type?: unknown; status?: unknown; statusCode?: unknown; expose?: unknown };
-  const status = Number(e?.status ?? e?.statusCode);
-  if (typeof e?.type === 'string' && Number.isInteger(status) && status >= 400 && status < 500) return status;
-  return undefined;
+/**
+ * A 4xx `status`/`statusCode` set by Express or body-parser (http-errors),
+ * with or without `type`: Express's URIError for a malformed `%`-escape in a
+ * route parameter has none, and neither has a zlib error re-raised by the
+ * body parser for a corrupt gzip body.
+ */
+function requestErrorStatus(err: unknown): number | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const e = err as { status?: unknown; statusCode?: unknown };
+  const status = Number(e.status ?? e.statusCode);
+  return Number.isInteger(status) && status >= 400 && status < 500 ? status : undefined;
+}
+
+function requestErrorMessage(err: object, status: number): string {
+  const { type, name, code } = err as { type?: unknown; name?: unknown; code?: unknown };
+  if (typeof type === 'string' && REQUEST_ERROR_BY_TYPE[type]) return REQUEST_ERROR_BY_TYPE[type];
+  if (name === 'URIError') return URL_ERROR;
+  // zlib's codes: Z_DATA_ERROR, Z_BUF_ERROR (gzip, deflate), ERR__ERROR_FORMAT_... (brotli).
+  if (typeof code === 'string' && /^(Z_|ERR__|ERR_BROTLI|ERR_ZSTD)/.test(code)) return DECODE_ERROR;
+  if (status === 413) return REQUEST_ERROR_BY_TYPE['entity.too.large']!;
+  return STATUS_CODES[status] ?? 'Bad request.';
 }
 
 /** Maps any error to a status and a safe `{ error }` body. */
 export function mapError(err: unknown): MappedError {
-  // Body-parser first: its http-errors reuse names such as 'PayloadTooLargeError'.
-  const parserStatus = bodyParserStatus(err);
-  if (parserStatus !== undefined) {
-    return { status: parserStatus, body: { error: BODY_ERROR_MESSAGE[parserStatus] ?? 'Bad request.' } };
+  // Request errors first: body-parser's http-errors reuse names such as 'PayloadTooLargeError'.
+  const requestStatus = requestErrorStatus(err);
+  if (requestStatus !== undefined) {
+    return { status: requestStatus, body: { error: requestErrorMessage(err as object, requestStatus) } };
   }
   const name = err instanceof Error ? err.name : '';
   const status = STATUS_BY_NAME[name];
@@ -75,10 +101,26 @@ export function mapError(err: unknown): MappedError {
   return { status: 500, body: { error: 'Internal server error' } };
 }
 
+/** An error's class name and code for the log, when they look like identifiers (they could be anything). */
+function errorFields(err: unknown): { error: string; code?: string } {
+  const name = err instanceof Error ? err.name : typeof err;
+  const code = (err as { code?: unknown } | null)?.code;
+  return {
+    error: /^[A-Za-z_$][\w$]{0,63}$/.test(name) ? name : 'Error',
+    ...(typeof code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(code) ? { code } : {}),
+  };
+}
+
 /**
  * Express error middleware of the router: maps the error with {@link mapError}
  * and logs only server errors (5xx except timeouts), naming the route pattern
  * rather than the URL — a webhook URL contains its token.
+ *
+ * The log line has the error's class name and `code` (ECONNREFUSED...), not
+ * its message: any error — a Redis reply, Express's URIError, an app's auth
+ * middleware — can quote request data (a token, a payload, a key name), and
+ * the log must never hold those. The app's own error handling still sees the
+ * full error when it wraps the router.
  */
 export function errorMiddleware(logger: RouterLogger): ErrorRequestHandler {
   return (err, req: Request, res, next) => {
@@ -92,8 +134,7 @@ export function errorMiddleware(logger: RouterLogger): ErrorRequestHandler {
       logger('error', 'workflow-redis/express: request failed', {
         method: req.method,
         route: typeof req.route?.path === 'string' ? req.route.path : undefined,
-        error: err instanceof Error ? err.name : typeof err,
-        message: err instanceof Error ? err.message : undefined,
+        ...errorFields(err),
       });
     }
     res.status(mapped.status).json(mapped.body);

@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../../errors/errors.js';
 import { getConfig } from '../../runtime/config.js';
 import { resumeHook } from '../../runtime/hooks.js';
 import { DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS, resumeWebhook } from '../../runtime/webhooks.js';
+import { isWebhookMethod, WEBHOOK_ALLOW, WEBHOOK_METHOD_NOT_ALLOWED } from '../webhook-methods.js';
 import { routeParam } from './request-params.js';
 import { sendWebResponse, toWebRequest } from './web-request.js';
 
@@ -32,6 +33,24 @@ function lazyParser(make: (limit: number) => RequestHandler): RequestHandler {
     parser(req, res, next);
   };
 }
+
+/**
+ * A RangeError out of resumeHook comes from serialising the payload before
+ * anything is written — a value nested so deep that the serialiser runs out
+ * of stack (JSON.parse itself does not): bad input, so a 400.
+ */
+function payloadTooDeep(err: unknown): never {
+  if (err instanceof RangeError) {
+    throw new InvalidArgumentError('The payload could not be serialised: it is nested too deeply. Send a flatter value.');
+  }
+  throw err;
+}
+
+/** 405 with an `Allow` header for methods a Fetch `Request` cannot carry (TRACE, TRACK...), before the body is read. */
+const webhookMethods: RequestHandler = (req, res, next) => {
+  if (isWebhookMethod(req.method)) return next();
+  res.set('Allow', WEBHOOK_ALLOW).status(405).json({ error: WEBHOOK_METHOD_NOT_ALLOWED });
+};
 
 /** Options of {@link mountHookRoutes}. */
 export interface HookRoutesOptions {
@@ -57,12 +76,12 @@ export function mountHookRoutes(router: Router, opts: HookRoutesOptions): void {
     const { token, data } = body as { token?: unknown; data?: unknown };
     if (token === undefined) throw new InvalidArgumentError('Missing "token": send { "token": "<hook token>", "data": <payload> }.');
     // resumeHook validates the token (type, length) and the payload (serialisable, size) before writing.
-    const hook = await resumeHook(token as string, data);
+    const hook = await resumeHook(token as string, data).catch(payloadTooDeep);
     res.json({ runId: hook.runId });
   });
 
   const timeoutMs = opts.webhookResponseTimeoutMs ?? DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS;
-  router.all(`${WEBHOOK_PATH}/:token`, raw, async (req, res) => {
+  router.all(`${WEBHOOK_PATH}/:token`, webhookMethods, raw, async (req, res) => {
     // resumeWebhook reports plain (non-webhook) hooks as not found: the public route cannot resume them.
     const response = await resumeWebhook(routeParam(req, 'token'), toWebRequest(req), { responseTimeoutMs: timeoutMs });
     await sendWebResponse(res, response);

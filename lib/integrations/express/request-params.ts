@@ -1,6 +1,7 @@
 /** Reading request parameters into strings and numbers, with 400s (InvalidArgumentError) for bad ones. */
 import type { Request } from 'express';
 import { InvalidArgumentError } from '../../errors/errors.js';
+import { checkLimit } from '../../runtime/validate.js';
 
 /** A single string query parameter (`?a=1&a=2` and `?a[b]=1` are rejected). */
 export function queryString(req: Request, name: string): string | undefined {
@@ -10,13 +11,12 @@ export function queryString(req: Request, name: string): string | undefined {
   return v;
 }
 
-/** An integer query parameter from 1 to `max` (`dflt` when absent). */
+/** An integer query parameter from 1 to `max` (`dflt` when absent), in plain decimal digits. */
 export function queryInt(req: Request, name: string, dflt: number, max: number): number {
   const raw = queryString(req, name);
   if (raw === undefined) return dflt;
-  const n = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidArgumentError(`Query parameter "${name}" must be an integer from 1 to ${max}.`);
-  return n;
+  // Digits only: Number() would also take '1e3', '0x10', ' 7' and '+7'.
+  return checkLimit(/^\d{1,7}$/.test(raw) ? Number(raw) : NaN, max, dflt, `Query parameter "${name}"`);
 }
 
 /** A route parameter as one string (Express types allow arrays for wildcard parameters). */

@@ -1,7 +1,8 @@
 /**
- * `workflowRouter()`: one Express 5 router with the resume route of the seed
- * page, the webhook route, run routes, the run inspector and — only behind
- * the app's auth middleware or an explicit opt-out — the BullMQ dashboard.
+ * `workflowRouter()`: one Express 5 router with the public resume and webhook
+ * routes and — only behind the app's auth middleware or an explicit opt-out —
+ * the operator routes (runs, event logs, timeline, cancel, the inspector) and
+ * the BullMQ dashboard.
  */
 import { Router, type RequestHandler } from 'express';
 import { InvalidArgumentError } from '../../errors/errors.js';
@@ -19,20 +20,34 @@ export interface WorkflowRouterOptions {
   /** Path of the JSON resume route (`POST { token, data }` → `{ runId }`). Default `/hooks/resume`. */
   resumePath?: string;
   /**
-   * Guards the operator routes — `/runs...` and the inspector — with the
-   * app's auth middleware. Their responses include event logs (payloads, and
-   * the tokens of live hooks, which let anyone resume them): pass one in
-   * production. The resume and webhook routes are public by design and are
-   * not guarded.
+   * The app's auth middleware (call `next()` to let the request through, or
+   * answer 401/403), in front of the operator routes — `/runs...`, event
+   * logs, the timeline, cancel and the inspector — and of the dashboard when
+   * `dashboard.auth` is not given. Their responses include event logs
+   * (payloads, and the tokens of live hooks, which let anyone resume them).
+   * Without `auth` (and without `unsafeNoAuth: true`) the operator routes
+   * answer 403 with a message saying so. The resume and webhook routes are
+   * public by design (the token is the capability) and are not guarded.
    */
   auth?: RequestHandler;
+  /**
+   * Serve the operator routes with no authentication. Only for local
+   * development; the router logs one warning line when it is built. It does
+   * not open the dashboard, which can change queues: that takes `auth`,
+   * `dashboard.auth` or its own `dashboard.unsafeNoAuth: true`.
+   */
+  unsafeNoAuth?: boolean;
   /** The run inspector page: `false` to leave it out. Default `{ path: '/inspector' }`. */
   inspector?: boolean | { path?: string };
-  /** The BullMQ dashboard; mounted only with `auth` or `unsafeNoAuth: true`. */
+  /** The BullMQ dashboard; mounted only behind `dashboard.auth` (default: `auth`) or with `dashboard.unsafeNoAuth: true`. */
   dashboard?: DashboardOptions;
   /** How long the webhook route waits for a `'manual'` response before answering 504 (ms). Default 30 000. */
   webhookResponseTimeoutMs?: number;
-  /** Where unexpected (500) errors are logged. Default: a JSON line on stderr. Never receives tokens or payloads. */
+  /**
+   * Where unexpected (500) errors and the start-up warnings about auth are
+   * logged. Default: a JSON line on stderr. Never receives tokens, payloads,
+   * URLs or error messages.
+   */
   logger?: RouterLogger;
 }
 
@@ -50,6 +65,33 @@ function checkMiddleware(name: string, fn: unknown): void {
   }
 }
 
+/** The answer of the operator routes when the app gave no auth middleware. */
+export const OPERATOR_ROUTES_NEED_AUTH =
+  'workflowRouter: operator routes need an auth middleware: pass workflowRouter({ auth }) or unsafeNoAuth: true';
+
+const denyOperatorRoutes: RequestHandler = (_req, res) => {
+  res.status(403).json({ error: OPERATOR_ROUTES_NEED_AUTH });
+};
+
+/** The guard of the operator routes, after checking the auth options; warns (once, here) when they are open or closed. */
+function operatorGuards(options: WorkflowRouterOptions, logger: RouterLogger): RequestHandler[] {
+  checkMiddleware('auth', options.auth);
+  const open = options.unsafeNoAuth;
+  if (open !== undefined && typeof open !== 'boolean') {
+    throw new InvalidArgumentError('workflowRouter({ unsafeNoAuth }): use true (serve operator routes without auth, local development only) or leave it out.');
+  }
+  if (options.auth && open) {
+    throw new InvalidArgumentError('workflowRouter({ auth, unsafeNoAuth }): pass one of them — auth guards the operator routes, unsafeNoAuth: true serves them without it.');
+  }
+  if (options.auth) return [options.auth];
+  if (open) {
+    logger('warn', 'workflow-redis/express: unsafeNoAuth: true — the operator routes (runs, event logs with the tokens of live hooks, cancel, the inspector) are served without authentication; use it only in local development and pass workflowRouter({ auth }) in production');
+    return [];
+  }
+  logger('warn', 'workflow-redis/express: the operator routes (runs, event logs, cancel, the inspector) are disabled and answer 403: no auth middleware was given; pass workflowRouter({ auth }), or unsafeNoAuth: true in local development');
+  return [denyOperatorRoutes];
+}
+
 /**
  * An Express 5 router for workflow-redis. Mount it at the root or under a
  * prefix — `app.use('/wf', workflowRouter())` — every URL it builds (the
@@ -62,10 +104,13 @@ function checkMiddleware(name: string, fn: unknown): void {
  * - `ALL /.well-known/workflow/v1/webhook/:token` — resumes a webhook with the
  *   request and answers with the webhook's response (202, static or manual).
  * - `GET /runs`, `GET /runs/:runId`, `GET /runs/:runId/events`,
- *   `GET /runs/:runId/timeline`, `POST /runs/:runId/cancel` (behind `auth`).
- * - `GET /inspector` — the run inspector page (behind `auth`).
- * - the BullMQ dashboard at `/admin/queues`, only with `dashboard.auth` or
- *   `dashboard.unsafeNoAuth: true`; otherwise nothing is mounted there.
+ *   `GET /runs/:runId/timeline`, `POST /runs/:runId/cancel`, and
+ *   `GET /inspector` — the run inspector page: the operator routes, behind
+ *   `auth`. Without `auth` they answer `403 { error }` (saying to pass
+ *   `auth`), unless `unsafeNoAuth: true` serves them to anyone.
+ * - the BullMQ dashboard at `/admin/queues`, only with `dashboard.auth`,
+ *   `auth`, or `dashboard.unsafeNoAuth: true`; otherwise nothing is mounted
+ *   there.
  *
  * Requests to other paths pass through to the app. Errors of these routes
  * are answered by one error middleware (see `mapError`): never a 500 for bad
@@ -74,28 +119,39 @@ function checkMiddleware(name: string, fn: unknown): void {
  * @example
  * ```ts
  * const app = express();
- * app.use(workflowRouter({ auth: requireOperator, dashboard: { auth: requireOperator } }));
+ * app.use(workflowRouter({ auth: requireOperator, dashboard: {} })); // the dashboard uses `auth` too
+ * // local development only:
+ * app.use(workflowRouter({ unsafeNoAuth: true }));
  * ```
  */
 export function workflowRouter(options: WorkflowRouterOptions = {}): Router {
   const resumePath = checkPath('resumePath', options.resumePath ?? DEFAULT_RESUME_PATH);
-  checkMiddleware('auth', options.auth);
   checkMiddleware('dashboard.auth', options.dashboard?.auth);
+  if (options.logger !== undefined && typeof options.logger !== 'function') {
+    throw new InvalidArgumentError('workflowRouter({ logger }): pass a function (level, msg, fields) => void.');
+  }
+  const logger = options.logger ?? defaultRouterLogger;
   const wto = options.webhookResponseTimeoutMs;
   if (wto !== undefined && !(Number.isInteger(wto) && wto > 0)) {
     throw new InvalidArgumentError('workflowRouter({ webhookResponseTimeoutMs }): use a positive integer (milliseconds).');
   }
-  const guards = options.auth ? [options.auth] : [];
+  const guards = operatorGuards(options, logger);
 
   const router = Router();
   mountHookRoutes(router, { resumePath, webhookResponseTimeoutMs: wto });
   mountRunRoutes(router, guards);
 
   let dashboardPath: string | undefined;
-  const dashboard = dashboardHandlers(options.dashboard);
+  const dashboardOptions = options.dashboard && { ...options.dashboard, auth: options.dashboard.auth ?? options.auth };
+  const dashboard = dashboardHandlers(dashboardOptions);
   if (dashboard) {
     dashboardPath = checkPath('dashboard.path', options.dashboard?.path ?? DEFAULT_DASHBOARD_PATH);
     router.use(dashboardPath, ...dashboard);
+    if (!dashboardOptions?.auth) {
+      logger('warn', 'workflow-redis/express: dashboard.unsafeNoAuth: true — the BullMQ dashboard is served without authentication; use it only in local development');
+    }
+  } else if (options.dashboard) {
+    logger('warn', 'workflow-redis/express: the dashboard is not mounted: pass workflowRouter({ auth }) or dashboard.auth, or dashboard.unsafeNoAuth: true in local development');
   }
 
   if (options.inspector !== false) {
@@ -104,6 +160,6 @@ export function workflowRouter(options: WorkflowRouterOptions = {}): Router {
     router.get(inspectorPath, ...guards, inspectorPage({ resumePath, dashboardPath }));
   }
 
-  router.use(errorMiddleware(options.logger ?? defaultRouterLogger));
+  router.use(errorMiddleware(logger));
   return router;
 }

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from '../../errors/errors.js';
 import { RUN_STATUSES, type RunStatus } from '../../redis/keys.js';
 import { listRuns } from '../../runtime/list-runs.js';
 import { getRun } from '../../runtime/run.js';
+import { assertEventId, assertWorkflowNameFilter, parseRunsCursor } from '../../runtime/validate.js';
 import { toJsonSafe } from '../../inspect/json-safe.js';
 import { toRunView, type RunView } from '../../inspect/run-view.js';
 import { queryInt, queryString, routeParam } from './request-params.js';
@@ -20,8 +21,6 @@ const EVENTS_DEFAULT_LIMIT = 100;
 const EVENTS_MAX_LIMIT = 1000;
 /** The timeline reads at most this many events; longer logs are flagged `truncated`. */
 const TIMELINE_MAX_EVENTS = 10_000;
-/** A Redis stream entry id. */
-const EVENT_ID_RE = /^\d{1,20}-\d{1,20}$/;
 
 /** The response of `GET /runs/:runId/timeline`. */
 export interface TimelineResponse {
@@ -45,14 +44,15 @@ export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
   router.get('/runs', ...guards, async (req, res) => {
     const status = queryString(req, 'status');
     if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) {
-      throw new InvalidArgumentError(`Unknown status: use one of ${RUN_STATUSES.join(', ')}.`);
+      throw new InvalidArgumentError(`Query parameter "status": use one of ${RUN_STATUSES.join(', ')}.`);
     }
-    const page = await listRuns({
-      status: status as RunStatus | undefined,
-      workflowName: queryString(req, 'workflowName'),
-      cursor: queryString(req, 'cursor'),
-      limit: queryInt(req, 'limit', 50, 1000),
-    });
+    const workflowName = queryString(req, 'workflowName');
+    assertWorkflowNameFilter(workflowName, 'Query parameter "workflowName"');
+    const cursor = queryString(req, 'cursor');
+    // The runtime checks these too; checking here first words the message for HTTP.
+    parseRunsCursor(cursor, 'Query parameter "cursor"');
+    const limit = queryInt(req, 'limit', 50, 1000);
+    const page = await listRuns({ status: status as RunStatus | undefined, workflowName, cursor, limit });
     res.json({ data: page.data.map(toRunView), cursor: page.cursor, hasMore: page.hasMore });
   });
 
@@ -62,9 +62,7 @@ export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
 
   router.get('/runs/:runId/events', ...guards, async (req, res) => {
     const after = queryString(req, 'after');
-    if (after !== undefined && !EVENT_ID_RE.test(after)) {
-      throw new InvalidArgumentError('Query parameter "after" must be an event id (the cursor of the previous page).');
-    }
+    if (after !== undefined) assertEventId(after, 'Query parameter "after"');
     const limit = queryInt(req, 'limit', EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT);
     const run = getRun(routeParam(req, 'runId'));
     // Existence first: a page after a cursor is empty for unknown runs too.

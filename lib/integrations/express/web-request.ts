@@ -27,7 +27,8 @@ function requestUrl(req: ExpressRequest): string {
   try {
     return new URL(req.originalUrl, `${req.protocol}://${host}`).href;
   } catch {
-    return new URL(req.originalUrl, 'http://localhost').href;
+    // A bad Host, or a path that URL() reads as a host ('//[...', '/\\x'): keep it a path.
+    return new URL(`/${req.originalUrl.replace(/^[/\\]+/, '')}`, 'http://localhost').href;
   }
 }
 

@@ -35,14 +35,13 @@ import {
   PayloadTooLargeError,
   WebhookResponseTimeoutError,
 } from '../../api.js';
-import { toWebRequest, writeWebResponse, type NodeRequestLike } from './http.js';
+import { isWebhookMethod, WEBHOOK_ALLOW, WEBHOOK_METHOD_NOT_ALLOWED } from '../webhook-methods.js';
+import { toWebRequest, WebhookBodyAbortedError, writeWebResponse, type NodeRequestLike } from './http.js';
 import { WorkflowService } from './service.js';
 
 /** Path of the controller; the route is `${WEBHOOK_CONTROLLER_PATH}/webhook/:token`. */
 export const WEBHOOK_CONTROLLER_PATH = '.well-known/workflow/v1';
 
-/** Methods the Fetch API cannot represent as a `Request`. */
-const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /**
  * Receives webhook calls and resumes the webhook's workflow with the request
@@ -50,8 +49,12 @@ const UNSUPPORTED_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
  * the static `respondWith` response, or the one a step sends (`'manual'`).
  *
  * Errors: `404` for an unknown or finished token and for tokens of plain
- * (non-webhook) hooks, `400` for a malformed token, `413` for a body over
- * `maxPayloadBytes`, `504` when a `'manual'` webhook did not respond within `webhookResponseTimeoutMs`.
+ * (non-webhook) hooks, `400` for a malformed token or an aborted body, `405`
+ * (with `Allow`) for methods a Fetch `Request` cannot carry (TRACE...), `413`
+ * for a body over `maxPayloadBytes`, `504` when a `'manual'` webhook did not
+ * respond within `webhookResponseTimeoutMs`. A malformed `%`-escape in the
+ * token fails in Express's router before this controller runs; Nest answers
+ * it with a 400.
  * They are thrown as Nest HTTP exceptions, so the app's exception filters
  * format them.
  */
@@ -65,7 +68,11 @@ export class WorkflowWebhookController {
   /** Handles `ALL /.well-known/workflow/v1/webhook/:token`. */
   async handle(req: NodeRequestLike, res: ServerResponse, token: string): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    if (UNSUPPORTED_METHODS.has(method)) throw new MethodNotAllowedException();
+    if (!isWebhookMethod(method)) {
+      // A Fetch Request cannot carry TRACE and the like: 405, not the TypeError of new Request().
+      res.setHeader('Allow', WEBHOOK_ALLOW);
+      throw new MethodNotAllowedException(WEBHOOK_METHOD_NOT_ALLOWED);
+    }
     let response: Response;
     try {
       const request = await toWebRequest(req, {
@@ -94,6 +101,7 @@ export class WorkflowWebhookController {
 function toHttpException(err: unknown): unknown {
   if (HookNotFoundError.is(err)) return new NotFoundException('Webhook not found');
   if (InvalidArgumentError.is(err)) return new BadRequestException(err.message);
+  if (WebhookBodyAbortedError.is(err)) return new BadRequestException(err.message);
   if (PayloadTooLargeError.is(err)) return new PayloadTooLargeException(err.message);
   if (WebhookResponseTimeoutError.is(err)) return new GatewayTimeoutException(err.message);
   return err;

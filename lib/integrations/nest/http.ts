@@ -12,7 +12,14 @@
  * bytes (signatures such as Stripe's will not verify).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PayloadTooLargeError } from '../../errors/errors.js';
+import { PayloadTooLargeError, WorkflowError } from '../../errors/errors.js';
+
+/** The client closed the connection before the webhook body was read (the controller answers 400, and logs nothing). */
+export class WebhookBodyAbortedError extends WorkflowError {
+  constructor() {
+    super('The webhook request was aborted before its body was read.');
+  }
+}
 
 /** A Node request as Express and Nest hand it over (the extra fields are optional). */
 export interface NodeRequestLike extends IncomingMessage {
@@ -50,7 +57,8 @@ function requestUrl(req: NodeRequestLike): string {
   try {
     return new URL(path, `${proto}://${host}`).href;
   } catch {
-    return new URL(path.startsWith('/') ? path : `/${path}`, 'http://localhost').href;
+    // A bad Host, or a path that URL() reads as a host ('//[...', '/\\x'): keep it a path.
+    return new URL(`/${path.replace(/^[/\\]+/, '')}`, 'http://localhost').href;
   }
 }
 
@@ -107,7 +115,7 @@ async function readStream(req: NodeRequestLike, limit: number): Promise<Buffer> 
     };
     const onClose = (): void => {
       cleanup();
-      reject(new Error('The webhook request was aborted before its body was read.'));
+      reject(new WebhookBodyAbortedError());
     };
     req.on('data', onData);
     req.on('end', onEnd);
