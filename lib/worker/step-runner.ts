@@ -1,8 +1,8 @@
 /**
  * Runs one attempt of a step function and decides what the log records:
  * step_completed, step_failed (FatalError, retries exhausted, unregistered
- * step, unserialisable or too deeply nested result) or step_retrying (with
- * the retry time).
+ * step) or step_retrying (with the retry time). A result that cannot be
+ * stored (unserialisable, nested too deeply) counts as the attempt's error.
  */
 import { FatalError, RetryableError, StepNotRegisteredError } from '../errors/errors.js';
 import { getStep } from '../authoring/registry.js';
@@ -50,10 +50,13 @@ export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
     step: { stepName: a.stepName, stepId: publicStepId(a.runId, a.stepId), attempt: a.attempt, stepStartedAt: new Date(a.firstStartedAt) },
     workflow: { workflowName: a.workflowName, workflowRunId: a.runId, workflowStartedAt: new Date(a.workflowStartedAt), url: a.publicUrl },
   };
-  let result: unknown;
+  let data: string;
   try {
     const args = deserialize<unknown[]>(a.input) ?? [];
-    result = await workflowStorage.exit(() => stepStorage.run(meta, () => def.fn(...args)));
+    const result = await workflowStorage.exit(() => stepStorage.run(meta, () => def.fn(...args)));
+    // A result that cannot be stored (unserialisable, too deeply nested) is this attempt's failure:
+    // the retry rules apply as to a thrown error (a step may return another shape on its next attempt).
+    data = serialize(result, `the result of step "${a.stepName}"`, { wrapKey: 'result' });
   } catch (err) {
     if (FatalError.is(err)) return { type: 'step_failed', data: errorData(err) };
     if (a.attempt >= def.maxRetries + 1) {
@@ -70,11 +73,5 @@ export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
     }
     return { type: 'step_retrying', data: errorData(err), retryAt };
   }
-  try {
-    // An unserialisable or too deeply nested result fails the step at once, with no retry: the step has
-    // run (its side effects are done), and running it again would very likely return the same shape.
-    return { type: 'step_completed', data: serialize(result, `the result of step "${a.stepName}"`, { wrapKey: 'result' }) };
-  } catch (err) {
-    return { type: 'step_failed', data: errorData(err) };
-  }
+  return { type: 'step_completed', data };
 }

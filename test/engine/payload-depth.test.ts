@@ -2,7 +2,7 @@
  * Nesting depth inside the engine (issue 9): values workflow code and steps
  * produce are held to the engine's fixed limit (INTERNAL_MAX_DEPTH). Too deep
  * surfaces as a SerializationError — a step argument in workflow code, a step
- * result as a failed step (no retry), a return value as a failed run — never
+ * result as a failed attempt (retried as a thrown error would be), a return value as a failed run — never
  * as a RangeError or a stuck worker; and a payload at the largest edge limit
  * can be wrapped, passed to a step and returned.
  */
@@ -27,10 +27,14 @@ function objects(depth: number): unknown {
 const attempts = new Map<string, number>();
 
 /** Returns a value `depth` deep: over the engine's limit when asked to. */
-const deepResult = defineStep(`${N}.deep-result`, async (key: string, depth: number) => {
-  attempts.set(key, (attempts.get(key) ?? 0) + 1);
-  return objects(depth);
-});
+const deepResult = defineStep(
+  `${N}.deep-result`,
+  async (key: string, depth: number) => {
+    attempts.set(key, (attempts.get(key) ?? 0) + 1);
+    return objects(depth);
+  },
+  { maxRetries: 1 },
+);
 const wrap = defineStep(`${N}.wrap`, async (arg: { data: unknown }) => ({ data: arg.data }));
 const identity = defineStep(`${N}.identity`, async (v: unknown) => v);
 
@@ -104,7 +108,7 @@ describe('engine: nesting depth of step arguments, results and outputs', functio
   }
 
   for (const depth of [INTERNAL_MAX_DEPTH + 1, 100_000]) {
-    it(`a step returning a value ${depth} deep fails at once (no retry); the workflow can catch it`, async () => {
+    it(`a step returning a value ${depth} deep fails its attempts (retry rules apply); the workflow can catch it`, async () => {
       const k = key('caught');
       const run = await start(catchesDeepResult, [k, depth]);
       const out = (await run.returnValue) as { ok: false; name: string; message: string };
@@ -112,10 +116,10 @@ describe('engine: nesting depth of step arguments, results and outputs', functio
       expect(out.message).to.include(`Cannot serialise the result of step "${N}.deep-result"`);
       expect(out.message).to.include(`nested more than ${INTERNAL_MAX_DEPTH} levels deep`);
       expect(out.message).to.not.include('SECRETKEY123');
-      expect(attempts.get(k)).to.equal(1);
+      expect(attempts.get(k)).to.equal(2);
       const lines = await eventLines(run);
+      expect(lines).to.include('step_retrying step_1');
       expect(lines).to.include('step_failed step_1');
-      expect(lines).to.not.include('step_retrying step_1');
       expect(lines).to.not.include('step_completed step_1');
       await expectWorkerAlive();
       expectCleanLogs();
@@ -127,7 +131,7 @@ describe('engine: nesting depth of step arguments, results and outputs', functio
     const run = await start(deepResultUncaught, [k, INTERNAL_MAX_DEPTH + 1]);
     const err = await expectRejection<WorkflowRunFailedError>(run.returnValue, 'WorkflowRunFailedError');
     expect(err.error.message).to.include(`nested more than ${INTERNAL_MAX_DEPTH} levels deep`);
-    expect(attempts.get(k)).to.equal(1);
+    expect(attempts.get(k)).to.equal(2);
     expect((await run.info()).status).to.equal('failed');
     await expectWorkerAlive();
   });

@@ -48,10 +48,14 @@ const alwaysFails = defineStep(
   },
   { maxRetries: 1 },
 );
-const unserialisable = defineStep(`${N}.unserialisable`, async (key: string) => {
-  note(key);
-  return { ok: true, callback: () => 'functions are not data' };
-});
+const unserialisable = defineStep(
+  `${N}.unserialisable`,
+  async (key: string) => {
+    note(key);
+    return { ok: true, callback: () => 'functions are not data' };
+  },
+  { maxRetries: 1 },
+);
 
 const gates = new Map<string, Deferred>();
 const gated = defineStep(`${N}.gated`, async (name: string) => {
@@ -200,14 +204,16 @@ describe('engine: steps', function () {
     expect(seen.get(k)).to.have.length(2);
   });
 
-  it('a step whose result cannot be serialised fails (no retry) and the workflow sees the error', async () => {
+  it('a step whose result cannot be serialised fails that attempt (retry rules apply), then the workflow sees the error', async () => {
     const k = key('bad-result');
     const run = await start(badResult, [k]);
     const out = (await run.returnValue) as { ok: false; name: string; message: string };
     expect(out.ok).to.equal(false);
     expect(out.message).to.match(/serialis/i);
-    expect(seen.get(k)).to.have.length(1);
+    expect(out.message).to.include('failed after 2 attempt(s)');
+    expect(seen.get(k)).to.have.length(2);
     const lines = await eventLines(run);
+    expect(lines).to.include('step_retrying step_1');
     expect(lines).to.include('step_failed step_1');
     expect(lines).to.not.include('step_completed step_1');
   });

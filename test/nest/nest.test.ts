@@ -226,6 +226,7 @@ describe('workflow-redis/nest: forRootAsync, app without rawBody', () => {
             connection: cfg.url,
             prefix: cfg.prefix,
             maxPayloadBytes: 2000,
+            maxPayloadDepth: 8,
             webhookResponseTimeoutMs: 300,
             workflows: [echoWebhook, silentManual],
             worker: { lockDurationMs: 5000, reconcileIntervalMs: 0 },
@@ -265,6 +266,14 @@ describe('workflow-redis/nest: forRootAsync, app without rawBody', () => {
     const got = await send({ method: 'GET', headers: { 'x-custom': 'get' } });
     expect(got.status).to.equal(202);
     expect(got.result).to.include({ method: 'GET', custom: 'get', body: '' });
+  });
+
+  it('passes maxPayloadDepth to the runtime: a payload one level deeper is refused before the token is looked up', async () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 9; i++) deep = [deep];
+    const err = await service.resumeHook('any-token', deep).then(() => undefined, (e: Error) => e);
+    expect(err?.name).to.equal('SerializationError');
+    expect(err?.message).to.include('nested more than 8 levels deep');
   });
 
   it('answers 413 for a body over maxPayloadBytes, streamed or parsed', async () => {

@@ -47,6 +47,8 @@ export class WorkflowService implements OnModuleInit, BeforeApplicationShutdown,
       connection: options.connection,
       prefix: options.prefix,
       maxPayloadBytes: options.maxPayloadBytes,
+      maxPayloadDepth: options.maxPayloadDepth,
+      logger: options.logger,
       publicUrl: options.publicUrl,
       retention: options.retention,
     });
