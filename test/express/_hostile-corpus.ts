@@ -44,7 +44,7 @@ export interface HostileCase {
 }
 
 /** True when Express cannot decode the segment (its URIError must be a 400). */
-function undecodable(seg: string): boolean {
+export function undecodable(seg: string): boolean {
   try {
     decodeURIComponent(seg);
     return false;

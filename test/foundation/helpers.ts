@@ -114,13 +114,14 @@ export async function receivedPayloads(store: Store, runId: string): Promise<unk
  * Every key of the database with its type and DUMP serialisation (hex): two
  * equal snapshots mean nothing was written in between.
  */
-export async function snapshotKeyspace(client: Redis): Promise<Map<string, string>> {
+export async function snapshotKeyspace(client: Redis, opts: { skip?: (key: string) => boolean } = {}): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   let cursor = '0';
   do {
     const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
+      if (opts.skip?.(key)) continue;
       const [type, dump] = await Promise.all([client.type(key), client.dumpBuffer(key)]);
       out.set(key, `${type}:${dump ? dump.toString('hex') : 'nil'}`);
     }

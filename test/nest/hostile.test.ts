@@ -22,7 +22,7 @@ import { closeWorkflowClient, configure, start } from 'workflow-redis/api';
 import { createWorker } from 'workflow-redis/worker';
 import { settledStore } from '../foundation/helpers.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { BAD_ESCAPES, KEY_MARKER, METHODS, PAYLOAD_MARKER, rng } from '../express/_hostile-corpus.js';
+import { BAD_ESCAPES, KEY_MARKER, METHODS, PAYLOAD_MARKER, rng, undecodable } from '../express/_hostile-corpus.js';
 import { rawRequest } from '../express/_util.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261203);
@@ -44,15 +44,6 @@ interface NestCase {
   headers: Record<string, string>;
   body?: Buffer;
   expect?: number;
-}
-
-function undecodable(seg: string): boolean {
-  try {
-    decodeURIComponent(seg);
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 /** The corpus: live tokens only with a broken escape, a refused method, or a body Nest's parsers refuse. */

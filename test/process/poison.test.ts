@@ -23,6 +23,7 @@ import {
 } from 'workflow-redis/api';
 import { workflowRouter } from 'workflow-redis/express';
 import { INTERNAL_MAX_DEPTH } from '../../lib/serialization/codec.js';
+import { snapshotKeyspace } from '../foundation/helpers.js';
 import { uniquePrefix, waitFor } from '../helpers/redis.js';
 import { processSuite, ROOT } from './_workers.js';
 import { poisonDeepen, poisonEcho } from './fixtures/poison-workflows.js';
@@ -76,20 +77,7 @@ async function spawnWorker(env: Record<string, string>): Promise<PoisonWorker> {
  * Every key with its DUMP, but BullMQ's stalled-check stamp (an idle worker
  * rewrites it on a timer): equal snapshots mean the request wrote nothing.
  */
-async function snapshot(client: Redis): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      if (key.endsWith(':stalled-check')) continue;
-      const dump = await client.dumpBuffer(key);
-      out.set(key, dump ? dump.toString('hex') : 'nil');
-    }
-  } while (cursor !== '0');
-  return out;
-}
+const snapshot = (client: Redis) => snapshotKeyspace(client, { skip: (key) => key.endsWith(':stalled-check') });
 
 const same = (a: Map<string, string>, b: Map<string, string>) => a.size === b.size && [...a].every(([k, v]) => b.get(k) === v);
 
