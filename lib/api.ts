@@ -3,9 +3,17 @@
  * (never inside a workflow).
  * @packageDocumentation
  */
-export { configure, closeWorkflowClient, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT } from './runtime/config.js';
+export {
+  configure,
+  closeWorkflowClient,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_PAYLOAD_DEPTH,
+  MAX_PAYLOAD_DEPTH_LIMIT,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+} from './runtime/config.js';
 export type { WorkflowConfig } from './runtime/config.js';
-export type { Logger } from './log/logger.js';
+export type { Logger, LoggerOption, LogLevel, LogLevelSetting, StructuredLogger } from './log/logger.js';
+export { checkRedis } from './redis/ready.js';
 export { resumeHook, getHookByToken } from './runtime/hooks.js';
 export type { HookInfo } from './runtime/hooks.js';
 export { resumeWebhook, WebhookResponseTimeoutError, DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS } from './runtime/webhooks.js';
@@ -32,5 +40,6 @@ export {
   UnavailableInWorkflowError,
   EntityConflictError,
   RunExpiredError,
+  RedisUnavailableError,
 } from './errors/errors.js';
 export { HookPayloadValidationError } from './authoring/hooks.js';

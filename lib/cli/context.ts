@@ -4,8 +4,10 @@
  * connection that gives up quickly, and the expected-error type.
  */
 import { Redis } from 'ioredis';
+import { RedisUnavailableError } from '../errors/errors.js';
 import { configure, closeWorkflowClient, getStore } from '../runtime/config.js';
 import { describeConnection } from '../redis/connection.js';
+import { checkRedis as checkRedisReachable } from '../redis/ready.js';
 import { isValidPrefix } from '../redis/keys.js';
 
 /** Redis used when neither `--redis` nor `REDIS_URL` is given. */
@@ -61,6 +63,7 @@ export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as NodeJS.ErrnoException).code;
   if (code && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(code)) return true;
+  if (err.name === 'RedisUnavailableError') return true;
   return err.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|connect ETIMEDOUT|Command timed out/.test(err.message);
 }
 
@@ -70,39 +73,15 @@ export function isConnectionError(err: unknown): boolean {
  * refuses us (AUTH, TLS).
  */
 export async function checkRedis(url: string, timeoutMs = CONNECT_TIMEOUT_MS): Promise<void> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-    connectionName: 'workflow-redis-cli-probe',
-  });
-  let lastError: Error | undefined;
-  probe.on('error', (err: Error) => (lastError = err));
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs + 500);
-    });
-    await Promise.race([
-      (async () => {
-        await probe.connect();
-        await probe.ping();
-      })(),
-      deadline,
-    ]);
+    await checkRedisReachable(url, { timeoutMs });
   } catch (err) {
-    // connect() rejects with "Connection is closed"; the socket's own error says why.
-    throw new CliError(unreachableMessage(url, reasonOf(lastError ?? err)));
-  } finally {
-    clearTimeout(timer);
-    probe.disconnect();
+    throw RedisUnavailableError.is(err) ? new CliError(unreachableMessage(url, err.reason)) : err;
   }
 }
 
 function reasonOf(err: unknown): string {
+  if (RedisUnavailableError.is(err)) return err.reason;
   const msg = err instanceof Error ? err.message : String(err);
   return msg.replace(/\s+/g, ' ').trim().replace(/\.+$/, '') || 'unknown error';
 }

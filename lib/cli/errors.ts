@@ -46,7 +46,8 @@ export function describeError(err: unknown, ctx: ErrorContext = {}): { message: 
   }
   if (EXPECTED.has(e.name)) return { message: e.message, expected: true };
   if (isConnectionError(e)) {
-    return { message: unreachableMessage(ctx.redis ?? 'the configured Redis', e.message), expected: true };
+    const reason = (e as Error & { reason?: unknown }).reason;
+    return { message: unreachableMessage(ctx.redis ?? 'the configured Redis', typeof reason === 'string' ? reason : e.message), expected: true };
   }
   return { message: `Unexpected error: ${e.message || e.name}`, expected: false };
 }

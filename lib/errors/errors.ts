@@ -149,9 +149,35 @@ export class EntityConflictError extends WorkflowError {}
 /** The run has already finished; the write was refused. */
 export class RunExpiredError extends WorkflowError {
   readonly runId: string;
-  constructor(runId: string) {
+  /** How it finished ('completed', 'failed', 'cancelled'), when the refusing script said. */
+  readonly status: string | undefined;
+  constructor(runId: string, status?: string) {
     super(`Workflow run "${runId}" has already finished`);
     this.runId = runId;
+    this.status = status;
+  }
+}
+
+/**
+ * Redis could not be reached: the first connection of the runtime API or of a
+ * worker did not become ready within the connect timeout (nothing was sent).
+ * The next call of the runtime API tries to connect again.
+ */
+export class RedisUnavailableError extends WorkflowError {
+  /** Where it tried to connect: `host:port` (or the socket path, or the cluster nodes); never credentials. */
+  readonly address: string;
+  /** Why the connection failed, e.g. `connect ECONNREFUSED 127.0.0.1:6379`. */
+  readonly reason: string;
+  /** How long it tried, in ms. */
+  readonly timeoutMs: number;
+  constructor(address: string, reason: string, timeoutMs: number) {
+    super(
+      `Cannot connect to Redis at ${address} within ${timeoutMs} ms (${reason}). ` +
+        'Is Redis running and reachable at that address? Check REDIS_URL or the connection option.',
+    );
+    this.address = address;
+    this.reason = reason;
+    this.timeoutMs = timeoutMs;
   }
 }
 

@@ -47,7 +47,7 @@ export function luaError(code: number, detail: unknown, ctx: LuaErrorContext): E
     case LuaCode.RUN_NOT_FOUND:
       return new WorkflowRunNotFoundError(ctx.runId ?? String(detail ?? ''));
     case LuaCode.RUN_EXPIRED:
-      return new RunExpiredError(ctx.runId ?? String(detail ?? ''));
+      return new RunExpiredError(ctx.runId ?? String(detail ?? ''), typeof detail === 'string' ? detail : undefined);
     case LuaCode.ENTITY_CONFLICT:
       return new EntityConflictError(`${ctx.script}: ${String(detail ?? 'conflict')}`);
     case LuaCode.HOOK_NOT_FOUND:

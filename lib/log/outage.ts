@@ -6,6 +6,7 @@
  * their errors here; without an `'error'` listener BullMQ prints each one
  * with its stack on the console, bypassing the app's logger.
  */
+import type { RedisUnavailableError } from '../errors/errors.js';
 import type { Logger } from './logger.js';
 
 /** How often a long outage is logged again. */
@@ -52,6 +53,7 @@ export class OutageLog {
     return this.since !== undefined;
   }
 
+  /** One Redis error of `source`: opens an episode, or counts in the open one. */
   error(source: string, err: unknown): void {
     this.errors++;
     const now = Date.now();
@@ -65,6 +67,26 @@ export class OutageLog {
     }
   }
 
+  /**
+   * A first connection that failed (see lib/redis/ready.ts): the one clear
+   * line naming the address, then, while it stays unreachable, a reminder
+   * per minute at most. `then` says what happens next (retrying, or each call
+   * trying again). Its end is logged by {@link recovered}.
+   */
+  unreachable(err: RedisUnavailableError, then: string): void {
+    const now = Date.now();
+    this.errors++;
+    if (this.since === undefined) {
+      this.since = this.lastLine = now;
+      this.errors = 1;
+      this.log('error', `${this.what}: ${err.message} ${then}`, { address: err.address, error: err.reason, timeoutMs: err.timeoutMs });
+    } else if (now - this.lastLine >= REMIND_MS) {
+      this.lastLine = now;
+      this.log('error', `${this.what}: Redis at ${err.address} still unreachable`, { address: err.address, error: err.reason, downMs: now - this.since, errors: this.errors });
+    }
+  }
+
+  /** Ends the episode, if one is open: one line with how long it lasted. */
   recovered(): void {
     if (this.since === undefined) return;
     this.log('warn', `${this.what}: Redis available again`, { downMs: Date.now() - this.since, errors: this.errors });

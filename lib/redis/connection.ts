@@ -21,12 +21,17 @@ export function isRedisInstance(c: unknown): c is Redis | Cluster {
 /**
  * Opens a connection. `blocking` connections (BullMQ workers) need
  * `maxRetriesPerRequest: null`; producer connections keep a finite retry count
- * so that an unreachable Redis surfaces as an error instead of a hang.
+ * so that commands ride over a short blip once connected. The first
+ * connection is awaited with a deadline by the callers (see ./ready.ts): an
+ * unreachable Redis fails there within seconds, not through these retries.
  */
-export function openConnection(input: ConnectionInput | undefined, opts: { blocking?: boolean; name?: string } = {}): Redis | Cluster {
+export function openConnection(input: ConnectionInput | undefined, opts: { blocking?: boolean; name?: string; probe?: boolean } = {}): Redis | Cluster {
+  // A probe (checkRedis) connects once, on demand, and never queues or retries.
+  const probe: RedisOptions = opts.probe ? { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, enableOfflineQueue: false } : {};
   const extra: RedisOptions = {
     maxRetriesPerRequest: opts.blocking ? null : 20,
     connectionName: opts.name,
+    ...probe,
   };
   if (input === undefined) return new Redis(defaultRedisUrl(), extra);
   if (typeof input === 'string') {
@@ -39,7 +44,7 @@ export function openConnection(input: ConnectionInput | undefined, opts: { block
     if ((input.options as RedisOptions | undefined)?.keyPrefix) {
       throw new InvalidArgumentError("The ioredis instance has keyPrefix set: scripts build some keys themselves, so use the `prefix` option instead.");
     }
-    return (input as Redis).duplicate();
+    return opts.probe && input instanceof Redis ? input.duplicate(probe) : (input as Redis).duplicate();
   }
   if (typeof input === 'object') return new Redis({ ...input, ...extra });
   throw new InvalidArgumentError('connection must be a redis:// URL, ioredis options or an ioredis instance.');

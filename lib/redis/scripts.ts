@@ -29,6 +29,7 @@ export const SCRIPT_NAMES = [
   'cancelRun',
   'wakeRun',
   'pruneRuns',
+  'noteCancelled',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -5,7 +5,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis, Cluster } from 'ioredis';
-import { defaultLogger } from '../log/logger.js';
+import { resolveLogger } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import { LuaCode, luaError } from '../errors/lua-codes.js';
 import { createKeyspace, QUEUE_NAMES, type Keyspace, type RunStatus } from './keys.js';
@@ -139,7 +139,7 @@ export class Store {
   private constructor(opts: StoreOptions) {
     this.client = opts.client;
     this.keys = createKeyspace(opts.prefix ?? 'wf');
-    this.outages = opts.outages ?? new OutageLog(defaultLogger, 'workflow-redis');
+    this.outages = opts.outages ?? new OutageLog(resolveLogger(undefined), 'workflow-redis');
     this.outages.watchClient(this.client);
     const queueOpts = { connection: this.client as Redis, prefix: this.keys.bullPrefix };
     this.workflowQueue = new Queue(QUEUE_NAMES.workflows, queueOpts);
@@ -259,6 +259,8 @@ export class Store {
       input: String(reply[7]),
       events: parseStreamEntries(reply[8] ?? []),
       maxEvents,
+      /** This call appended run_started (the run was pending). */
+      started: reply[9] === 1,
     };
   }
 
@@ -381,6 +383,14 @@ export class Store {
     );
     if (reply[0] < 0) this.fail(reply, 'cancelRun', { runId });
     return reply[0] === LuaCode.OK;
+  }
+
+  /**
+   * True for the first caller that notes the run's cancellation (see
+   * noteCancelled.lua): that one logs it, so the line appears once per run.
+   */
+  async noteCancelled(runId: string): Promise<boolean> {
+    return (await this.scripts.run('noteCancelled', [this.keys.run(runId)], [])) === 1;
   }
 
   /**

@@ -3,10 +3,11 @@
  * opened store it uses.
  */
 import ms from 'ms';
-import { InvalidArgumentError } from '../errors/errors.js';
-import { defaultLogger, type Logger } from '../log/logger.js';
+import { InvalidArgumentError, RedisUnavailableError } from '../errors/errors.js';
+import { checkLogger, checkLogLevel, resolveLogger, type LoggerOption, type LogLevelSetting } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import { openConnection, type ConnectionInput } from '../redis/connection.js';
+import { connectTimeoutProblem, DEFAULT_CONNECT_TIMEOUT_MS, waitUntilReady } from '../redis/ready.js';
 import { isValidPrefix } from '../redis/keys.js';
 import { DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT } from '../serialization/codec.js';
 import { Store } from '../redis/store.js';
@@ -45,16 +46,30 @@ export interface WorkflowConfig {
   retention?: string | number;
   /**
    * Where the runtime API's own output goes: Redis outages (one line when one
-   * starts, one when it ends). Default: JSON lines on stderr. Never receives
-   * tokens or payloads.
+   * starts, one when it ends) and an unreachable Redis. A function
+   * `(level, msg, fields) => void`, or a structured logger with pino's
+   * signature (a pino instance). Default: a pino logger writing JSON lines on
+   * stderr. Never receives tokens or payloads.
    */
-  logger?: Logger;
+  logger?: LoggerOption;
+  /**
+   * Lowest level logged: 'debug', 'info', 'warn', 'error' or 'silent'.
+   * Default: `WORKFLOW_REDIS_LOG_LEVEL`, else 'info'. Filters the default
+   * logger and a function logger; a pino instance also applies its own level.
+   */
+  logLevel?: LogLevelSetting;
+  /**
+   * How long the first call waits for Redis to connect (ms) before it rejects
+   * with RedisUnavailableError (logged once, naming the address). The next
+   * call tries again. Default {@link DEFAULT_CONNECT_TIMEOUT_MS} (3 s).
+   */
+  connectTimeoutMs?: number;
 }
 
 /** Default payload limit: 1 MiB. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-export { DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT };
+export { DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT, DEFAULT_CONNECT_TIMEOUT_MS };
 
 interface Runtime {
   config: Required<Pick<WorkflowConfig, 'prefix' | 'maxPayloadBytes' | 'maxPayloadDepth'>> & WorkflowConfig;
@@ -64,6 +79,8 @@ interface Runtime {
   watcher?: RunWatcher;
   responses?: ResponseWaiter;
   ownsClient: boolean;
+  /** Outages and failed first connections, in the configured log (made on first use). */
+  outages?: OutageLog;
 }
 
 const DEFAULTS = { prefix: 'wf', maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, maxPayloadDepth: DEFAULT_MAX_PAYLOAD_DEPTH };
@@ -86,9 +103,10 @@ function checkConfig(cfg: WorkflowConfig): void {
     );
   }
   if (cfg.retention !== undefined) retentionMs(cfg.retention);
-  if (cfg.logger !== undefined && typeof cfg.logger !== 'function') {
-    throw new InvalidArgumentError('logger must be a function (level, msg, fields) => void.');
-  }
+  checkLogger(cfg.logger);
+  checkLogLevel(cfg.logLevel);
+  const timeout = connectTimeoutProblem(cfg.connectTimeoutMs);
+  if (timeout) throw new InvalidArgumentError(timeout);
 }
 
 /** Longest retention (100 years): Redis refuses expiry times much further out. */
@@ -130,6 +148,11 @@ export function configure(cfg: WorkflowConfig = {}): void {
   void closeRuntime(previous);
 }
 
+function outagesOf(rt: Runtime): OutageLog {
+  rt.outages ??= new OutageLog(resolveLogger(rt.config.logger, rt.config.logLevel), 'workflow-redis');
+  return rt.outages;
+}
+
 /** The current configuration. */
 export function getConfig(): Runtime['config'] {
   return runtime.config;
@@ -140,8 +163,20 @@ export function getStore(): Promise<Store> {
   const rt = runtime;
   rt.store ??= (async () => {
     const client = openConnection(rt.config.connection, { name: 'workflow-redis' });
+    const outages = outagesOf(rt);
     try {
-      rt.ready = await Store.open({ client, prefix: rt.config.prefix, outages: new OutageLog(rt.config.logger ?? defaultLogger, 'workflow-redis') });
+      // The first connection has a deadline: without Redis, calls fail in seconds with one log line,
+      // instead of waiting in the offline queue while the client retries.
+      await waitUntilReady(client, { timeoutMs: rt.config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS });
+    } catch (err) {
+      client.disconnect();
+      rt.store = undefined;
+      if (RedisUnavailableError.is(err)) outages.unreachable(err, 'Calls of the runtime API fail with RedisUnavailableError meanwhile; each one tries to connect again.');
+      throw err;
+    }
+    outages.recovered();
+    try {
+      rt.ready = await Store.open({ client, prefix: rt.config.prefix, outages });
       return rt.ready;
     } catch (err) {
       client.disconnect();
@@ -184,6 +219,6 @@ async function closeRuntime(rt: Runtime): Promise<void> {
 /** Closes the runtime API's connections (for graceful shutdown and tests). */
 export async function closeWorkflowClient(): Promise<void> {
   const rt = runtime;
-  runtime = { config: rt.config, ownsClient: true };
+  runtime = { config: rt.config, ownsClient: true, outages: rt.outages };
   await closeRuntime(rt);
 }

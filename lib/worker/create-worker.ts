@@ -5,11 +5,12 @@
 import { Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { InvalidArgumentError } from '../errors/errors.js';
+import { InvalidArgumentError, RedisUnavailableError } from '../errors/errors.js';
 import type { Workflow } from '../authoring/registry.js';
-import { defaultLogger, type Logger } from '../log/logger.js';
+import { checkLogger, checkLogLevel, resolveLogger, type LoggerOption, type LogLevelSetting } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import { openConnection, type ConnectionInput } from '../redis/connection.js';
+import { clientAddress, connectTimeoutProblem, DEFAULT_CONNECT_TIMEOUT_MS, waitUntilReady } from '../redis/ready.js';
 import { QUEUE_NAMES } from '../redis/keys.js';
 import { Store } from '../redis/store.js';
 import { installDeterminism } from '../replay/determinism.js';
@@ -23,8 +24,12 @@ import { processStepQueueJob } from './step-job.js';
 /** Default of {@link WorkerOptions.commitWindowMs}. */
 export const DEFAULT_COMMIT_WINDOW_MS = 100;
 
-/** A log sink. Fields never contain hook tokens or payloads. */
-export type WorkerLogger = Logger;
+/**
+ * A log sink: a function `(level, msg, fields) => void`, or a structured
+ * logger with pino's signature (a pino instance). Fields never contain hook
+ * tokens or payloads.
+ */
+export type WorkerLogger = LoggerOption;
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
@@ -55,8 +60,32 @@ export interface WorkerOptions {
   cacheSize?: number;
   /** Base URL for webhook URLs. Default `http://localhost:${PORT ?? 3000}`. */
   publicUrl?: string;
-  /** Log sink. Default: warnings and errors as JSON lines on stderr. */
+  /**
+   * Log sink. Lifecycle lines at 'info' (run started, completed, cancelled;
+   * step retrying), failures at 'warn' (run failed, step failed, with the
+   * error's name and message), each replay at 'debug'; Redis outages at
+   * 'error'. Default: a pino logger writing JSON lines on stderr.
+   */
   logger?: WorkerLogger;
+  /**
+   * Lowest level logged: 'debug', 'info', 'warn', 'error' or 'silent'.
+   * Default: `WORKFLOW_REDIS_LOG_LEVEL`, else 'info'. Filters the default
+   * logger and a function logger; a pino instance also applies its own level.
+   */
+  logLevel?: LogLevelSetting;
+  /**
+   * How long to wait for Redis at start-up before saying so (ms): one error
+   * line naming the address, then (with `waitForRedis`) the worker retries
+   * quietly. Default {@link DEFAULT_CONNECT_TIMEOUT_MS} (3 s).
+   */
+  connectTimeoutMs?: number;
+  /**
+   * When Redis cannot be reached within `connectTimeoutMs`: `true` (default)
+   * logs it once and keeps retrying (a reminder per minute), resolving once
+   * Redis is there; `false` rejects with RedisUnavailableError (a process that
+   * should exit non-zero, like the CLI).
+   */
+  waitForRedis?: boolean;
 }
 
 /** A running worker. */
@@ -70,6 +99,39 @@ export interface WorkflowWorker {
   close(): Promise<void>;
   /** Counters: replays (warm/cold), steps. */
   readonly stats: { replays: number; warmReplays: number; stepJobs: number };
+}
+
+/**
+ * The worker's first connection: within `timeoutMs`, or one error line naming
+ * the address, then either quiet retries until Redis is there (`wait`) or
+ * RedisUnavailableError.
+ */
+async function connectFirst(client: Redis, outages: OutageLog, timeoutMs: number, wait: boolean): Promise<void> {
+  try {
+    await waitUntilReady(client, { timeoutMs });
+    return;
+  } catch (err) {
+    if (!RedisUnavailableError.is(err) || !wait || client.status === 'end') throw err;
+    outages.unreachable(err, 'Retrying quietly until it is (one line per minute); the worker starts then.');
+  }
+  // Count the retries' errors in the episode (and keep ioredis from printing them) until connected.
+  const onError = (e: unknown) => outages.error('redis', e);
+  let onReady = () => undefined as void;
+  let onEnd = () => undefined as void;
+  client.on('error', onError);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onEnd = () => reject(new RedisUnavailableError(clientAddress(client), 'the connection ended (its retryStrategy gave up)', timeoutMs));
+      client.once('ready', onReady);
+      client.once('end', onEnd);
+    });
+  } finally {
+    client.off('error', onError);
+    client.off('ready', onReady);
+    client.off('end', onEnd);
+  }
+  outages.recovered();
 }
 
 /** Starts workers for workflow replays and steps; resolves once they are running. */
@@ -90,14 +152,20 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
       `commitWindowMs must be a number of ms >= 0 and below a third of lockDurationMs (${lockDuration} ms), got ${String(opts.commitWindowMs)}; 0 records each step's start before it runs.`,
     );
   }
+  checkLogger(opts.logger);
+  checkLogLevel(opts.logLevel);
+  const timeoutProblem = connectTimeoutProblem(opts.connectTimeoutMs);
+  if (timeoutProblem) throw new InvalidArgumentError(timeoutProblem);
+  if (opts.waitForRedis !== undefined && typeof opts.waitForRedis !== 'boolean') throw new InvalidArgumentError('waitForRedis must be true or false.');
   installDeterminism();
 
-  const log = opts.logger ?? defaultLogger;
+  const log = resolveLogger(opts.logger, opts.logLevel);
   const client = openConnection(opts.connection, { blocking: true, name: 'workflow-redis-worker' }) as Redis;
   // Redis errors of the client, the queues and the workers: one line per outage, not per retry.
   const outages = new OutageLog(log, 'worker');
   let store: Store;
   try {
+    await connectFirst(client, outages, opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, opts.waitForRedis !== false);
     store = await Store.open({ client, prefix: opts.prefix, outages });
   } catch (err) {
     client.disconnect();

@@ -4,10 +4,11 @@
  * on the outside (see {@link drive}).
  */
 import { FencedError, StaleCommitError } from '../errors/errors.js';
-import type { CommitOp, CommitReply, StartSpec, StoredEvent } from '../redis/store-types.js';
+import type { CommitOp, CommitOptions, CommitReply, StartSpec, StoredEvent } from '../redis/store-types.js';
 import type { StepCall } from '../replay/calls.js';
 import { realNow } from '../replay/determinism.js';
 import type { Execution, Intents } from '../replay/execution.js';
+import { logCommitted, withStepInfo, type RunLogContext } from './lifecycle-log.js';
 import type { ReplayContext } from './replay-job.js';
 import { scheduleStep, scheduleTimer } from './scheduling.js';
 import { runStepAttempt, type StepOutcome } from './step-runner.js';
@@ -82,6 +83,13 @@ export async function drive(
 ): Promise<DriveResult> {
   const { store } = ctx;
   const commits = ctx.commits ?? store;
+  const run: RunLogContext = { runId, workflowName: ex.workflowName, workerId: ctx.workerId, startedAt: ex.startedAt };
+  /** Every commit of this replay: its lifecycle lines are logged from its reply, once it succeeded. */
+  const commit = async (epoch: number | null, ops: CommitOp[], cursor = '', opts: CommitOptions = {}): Promise<CommitReply> => {
+    const reply = await commits.commit(runId, epoch, ops, cursor, opts);
+    logCommitted(ctx.log, run, ops, reply, opts.start !== undefined && reply.epoch !== undefined);
+    return reply;
+  };
   let fed = 0;
   /** Ops fed ahead, to commit with the next intents: results of recorded steps, then whole deferred steps. */
   let ahead: CommitOp[] = [];
@@ -93,7 +101,7 @@ export async function drive(
       // The lease expired under us (a long inline step) or was taken over. Results of steps
       // that ran are still worth keeping (the epoch fences the write); then whoever holds
       // or takes the run continues it.
-      if (ahead.length > 0) await commits.commit(runId, lease.epoch, ahead);
+      if (ahead.length > 0) await commit(lease.epoch, ahead);
       await store.wakeRun(runId);
       throw new FencedError('replay lease lost');
     }
@@ -103,7 +111,7 @@ export async function drive(
       if (ahead.length > 0) {
         const start = lease.start;
         try {
-          const reply = await commits.commit(runId, start ? null : lease.epoch, ahead, '', { start });
+          const reply = await commit(start ? null : lease.epoch, ahead, '', { start });
           if (start) takeStart(lease, held, reply);
         } catch (err) {
           // A new run somebody else started meanwhile: theirs it is.
@@ -131,7 +139,7 @@ export async function drive(
 
     const last = intents.inline.length === 0;
     const commitOps = () =>
-      commits.commit(runId, start ? null : lease.epoch, ops, ex.cursor, {
+      commit(start ? null : lease.epoch, ops, ex.cursor, {
         strict: ahead.length > 0,
         releaseOwner: last ? owner : undefined,
         start,
@@ -168,7 +176,7 @@ export async function drive(
       if (!StaleCommitError.is(err)) throw err;
       if (start) return { fed, restart: false, notNew: true };
       // Something was appended after all: the results of recorded steps stand, what the code did after them does not.
-      if (recordedAhead > 0) await commits.commit(runId, lease.epoch, ahead.slice(0, recordedAhead));
+      if (recordedAhead > 0) await commit(lease.epoch, ahead.slice(0, recordedAhead));
       return { fed, restart: true };
     }
     lastCommitAt = performance.now();
@@ -218,7 +226,7 @@ export async function drive(
       recordedAhead = after.length;
       continue;
     }
-    const reply2 = await commits.commit(runId, lease.epoch, after, ex.cursor);
+    const reply2 = await commit(lease.epoch, after, ex.cursor);
     lastCommitAt = performance.now();
     fed += reply2.events.length;
     await Promise.all(
@@ -294,13 +302,22 @@ function onDeadline(at: number, fire: () => void): { cancel(): void } {
   return { cancel: () => deadlines.delete(d) };
 }
 
-/** The ops recording step outcomes, stamped with the worker's clock (the workflow clock at the result). */
+/**
+ * The ops recording step outcomes, stamped with the worker's clock (the
+ * workflow clock at the result), with what their log line needs.
+ */
 function resultOps(runs: InlineRun[]): CommitOp[] {
   const wc = realNow();
-  return runs.map(({ step, outcome }) =>
+  return runs.map(({ step, outcome, attempt }) =>
     outcome.type === 'step_retrying'
-      ? { t: 'step_retrying', c: step.id, d: outcome.data, ra: outcome.retryAt, wc }
-      : { t: outcome.type, c: step.id, d: outcome.data, wc },
+      ? withStepInfo(
+          { t: 'step_retrying', c: step.id, d: outcome.data, ra: outcome.retryAt, wc },
+          { stepName: step.stepName, attempt, error: outcome.error, retryAt: outcome.retryAt },
+        )
+      : withStepInfo(
+          { t: outcome.type, c: step.id, d: outcome.data, wc },
+          { stepName: step.stepName, attempt, error: outcome.type === 'step_failed' ? outcome.error : undefined },
+        ),
   );
 }
 
@@ -339,10 +356,5 @@ function runInline(ctx: ReplayContext, ex: Execution, runId: string, step: StepC
     input: step.input!,
     attempt,
     firstStartedAt,
-  }).then((outcome) => {
-    if (outcome.type !== 'step_completed') {
-      ctx.log('warn', 'step attempt failed', { runId, stepId: step.id, stepName: step.stepName, attempt, outcome: outcome.type });
-    }
-    return { step, outcome, attempt };
-  });
+  }).then((outcome) => ({ step, outcome, attempt }));
 }

@@ -21,6 +21,7 @@ import {
   WorkflowRunNotFoundError,
 } from '../errors/errors.js';
 import { getWorkflow } from '../authoring/registry.js';
+import type { Logger } from '../log/logger.js';
 import type { Store } from '../redis/store.js';
 import type { StartSpec, StoredEvent } from '../redis/store-types.js';
 import { startHint, type ReplayJobData } from '../queue/replay-job-data.js';
@@ -30,6 +31,7 @@ import { deserialize } from '../serialization/codec.js';
 import type { CommitBatcher } from './commit-batcher.js';
 import { drive, type LeaseState, type ReplayLease } from './drive.js';
 import type { ExecutionCache } from './execution-cache.js';
+import { logRunStarted, noteIfCancelled } from './lifecycle-log.js';
 
 export interface ReplayContext {
   store: Store;
@@ -46,7 +48,8 @@ export interface ReplayContext {
    */
   commitWindowMs?: number;
   publicUrl: string;
-  log: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  /** The worker's log sink (lifecycle lines at info, replays at debug). */
+  log: Logger;
   /** True once the worker is closing: a replay then stops after its current step and hands the run on. */
   isClosing?: () => boolean;
   /** Called after each processed wake-up (metrics, tests). */
@@ -84,6 +87,7 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobDat
   } catch (err) {
     if (RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) {
       ctx.cache.delete(runId);
+      await noteIfCancelled(ctx.store, ctx.log, { runId, workerId: ctx.workerId }, err);
       return;
     }
     if (LeaseBusyError.is(err)) {
@@ -95,6 +99,7 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobDat
   }
   const acquired = lease;
   const { epoch } = acquired;
+  if (acquired.started) logRunStarted(ctx.log, { runId, workflowName: acquired.workflowName, workerId: ctx.workerId });
   await replay(ctx, runId, { epoch }, owner, true, async () => {
     // acquireRun returned the first page of events; a long log is read on from there.
     const more = async (page: StoredEvent[]) =>
@@ -195,7 +200,10 @@ async function replay(
       return 'done';
     }
     // another worker owns it, or it ended (cancel), or it is gone
-    if (FencedError.is(err) || RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) return 'done';
+    if (FencedError.is(err) || RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) {
+      await noteIfCancelled(ctx.store, ctx.log, { runId, workflowName: execution?.workflowName, workerId: ctx.workerId }, err);
+      return 'done';
+    }
     throw err;
   } finally {
     if (renew) clearInterval(renew);
@@ -203,6 +211,10 @@ async function replay(
       await ctx.store.releaseRun(runId, owner, lease.epoch, execution?.cursor ?? '').catch(() => undefined);
     }
     if (restart) await ctx.store.wakeRun(runId).catch((err) => ctx.log('warn', 'could not re-queue the run', { runId, error: (err as Error).message }));
-    if (!notNew) ctx.onReplay?.({ runId, warm, eventsFed: fed, ms: performance.now() - t0 });
+    if (!notNew) {
+      const ms = performance.now() - t0;
+      ctx.log('debug', 'replay', { runId, workerId: ctx.workerId, warm, eventsFed: fed, ms: Math.round(ms * 10) / 10 });
+      ctx.onReplay?.({ runId, warm, eventsFed: fed, ms });
+    }
   }
 }

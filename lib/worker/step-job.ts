@@ -5,7 +5,7 @@
  */
 import { DelayedError, type Job } from 'bullmq';
 import { EntityConflictError, RunExpiredError, TooEarlyError, WorkflowRunNotFoundError } from '../errors/errors.js';
-import type { Store } from '../redis/store.js';
+import { logStepResult, noteIfCancelled } from './lifecycle-log.js';
 import type { ReplayContext } from './replay-job.js';
 import { scheduleStep, type StepJobData, type WaitJobData } from './scheduling.js';
 import { runStepAttempt } from './step-runner.js';
@@ -22,17 +22,17 @@ async function delayUntil(job: Job, at: number, token?: string): Promise<never> 
 
 /** Processes one job of the step queue. */
 export async function processStepQueueJob(ctx: ReplayContext, job: Job, token?: string): Promise<void> {
-  if (job.name === 'wait') return fireTimer(ctx.store, job as Job<WaitJobData>, token);
+  if (job.name === 'wait') return fireTimer(ctx, job as Job<WaitJobData>, token);
   if (job.name === 'step') return deliverStep(ctx, job as Job<StepJobData>, token);
   ctx.log('warn', 'unknown job on the step queue', { name: job.name, id: job.id });
 }
 
-async function fireTimer(store: Store, job: Job<WaitJobData>, token?: string): Promise<void> {
+async function fireTimer(ctx: ReplayContext, job: Job<WaitJobData>, token?: string): Promise<void> {
   try {
-    await store.completeWait(job.data.runId, job.data.waitId);
+    await ctx.store.completeWait(job.data.runId, job.data.waitId);
   } catch (err) {
     if (TooEarlyError.is(err)) return delayUntil(job, err.retryAt, token);
-    if (isSettled(err)) return;
+    if (isSettled(err)) return noteIfCancelled(ctx.store, ctx.log, { runId: job.data.runId, workerId: ctx.workerId }, err);
     throw err;
   }
 }
@@ -45,7 +45,7 @@ async function deliverStep(ctx: ReplayContext, job: Job<StepJobData>, token?: st
     started = await store.startStep(runId, stepId);
   } catch (err) {
     if (TooEarlyError.is(err)) return delayUntil(job, err.retryAt, token);
-    if (isSettled(err)) return;
+    if (isSettled(err)) return noteIfCancelled(store, ctx.log, { runId, workerId: ctx.workerId }, err);
     throw err;
   }
   const run = await store.getRun(runId);
@@ -61,15 +61,25 @@ async function deliverStep(ctx: ReplayContext, job: Job<StepJobData>, token?: st
     attempt: started.attempt,
     firstStartedAt: started.startedAt,
   });
+  const logRun = { runId, workflowName: run.workflowName, workerId: ctx.workerId };
+  const info = {
+    stepName: started.stepName,
+    attempt: started.attempt,
+    error: outcome.type === 'step_completed' ? undefined : outcome.error,
+    retryAt: outcome.type === 'step_retrying' ? outcome.retryAt : undefined,
+  };
   try {
     if (outcome.type === 'step_retrying') {
       await store.finishStep(runId, stepId, outcome.type, outcome.data, outcome.retryAt);
+      logStepResult(ctx.log, logRun, stepId, outcome.type, info);
       await scheduleStep(store, runId, stepId, started.attempt + 1, outcome.retryAt);
     } else {
       await store.finishStep(runId, stepId, outcome.type, outcome.data);
+      logStepResult(ctx.log, logRun, stepId, outcome.type, info);
     }
   } catch (err) {
-    if (isSettled(err)) return; // a duplicate delivery lost the race, or the run ended
+    // a duplicate delivery lost the race, or the run ended
+    if (isSettled(err)) return noteIfCancelled(store, ctx.log, logRun, err);
     throw err;
   }
 }

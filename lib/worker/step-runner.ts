@@ -27,14 +27,21 @@ export interface StepAttempt {
   firstStartedAt: number;
 }
 
+/** A failed attempt's error as the log shows it (the stack stays in the event log). */
+export interface StepErrorInfo {
+  name: string;
+  message: string;
+}
+
 export type StepOutcome =
   | { type: 'step_completed'; data: string }
-  | { type: 'step_failed'; data: string }
-  | { type: 'step_retrying'; data: string; retryAt: number };
+  | { type: 'step_failed'; data: string; error: StepErrorInfo }
+  | { type: 'step_retrying'; data: string; retryAt: number; error: StepErrorInfo };
 
-function errorData(err: unknown, message?: string): string {
+function errorData(err: unknown, message?: string): { data: string; error: StepErrorInfo } {
   const e = err instanceof Error ? err : new Error(String(err));
-  return serialize({ error: { name: e.name, message: message ?? e.message, stack: e.stack } });
+  const error = { name: e.name, message: message ?? e.message };
+  return { data: serialize({ error: { ...error, stack: e.stack } }), error };
 }
 
 /** The public, globally unique step id (stable across retries). */
@@ -45,7 +52,7 @@ export function publicStepId(runId: string, stepId: string): string {
 /** Runs one attempt outside any workflow context. */
 export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
   const def = getStep(a.stepName);
-  if (!def) return { type: 'step_failed', data: errorData(new StepNotRegisteredError(a.stepName)) };
+  if (!def) return { type: 'step_failed', ...errorData(new StepNotRegisteredError(a.stepName)) };
   const meta = {
     step: { stepName: a.stepName, stepId: publicStepId(a.runId, a.stepId), attempt: a.attempt, stepStartedAt: new Date(a.firstStartedAt) },
     workflow: { workflowName: a.workflowName, workflowRunId: a.runId, workflowStartedAt: new Date(a.workflowStartedAt), url: a.publicUrl },
@@ -58,10 +65,10 @@ export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
     // the retry rules apply as to a thrown error (a step may return another shape on its next attempt).
     data = serialize(result, `the result of step "${a.stepName}"`, { wrapKey: 'result' });
   } catch (err) {
-    if (FatalError.is(err)) return { type: 'step_failed', data: errorData(err) };
+    if (FatalError.is(err)) return { type: 'step_failed', ...errorData(err) };
     if (a.attempt >= def.maxRetries + 1) {
       const msg = err instanceof Error ? err.message : String(err);
-      return { type: 'step_failed', data: errorData(err, `Step "${a.stepName}" failed after ${a.attempt} attempt(s): ${msg}`) };
+      return { type: 'step_failed', ...errorData(err, `Step "${a.stepName}" failed after ${a.attempt} attempt(s): ${msg}`) };
     }
     let retryAt = realNow() + DEFAULT_RETRY_DELAY_MS;
     if (RetryableError.is(err) && err.retryAfter !== undefined) {
@@ -71,7 +78,7 @@ export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
         /* an invalid retryAfter falls back to the default delay */
       }
     }
-    return { type: 'step_retrying', data: errorData(err), retryAt };
+    return { type: 'step_retrying', ...errorData(err), retryAt };
   }
   return { type: 'step_completed', data };
 }

@@ -3,6 +3,7 @@
  * never the payload or the token the user passed.
  */
 import { expect } from 'chai';
+import { createServer } from 'node:net';
 import { freePort, startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
 import { hasStack, runCli, type CliResult } from './_cli.js';
 
@@ -36,9 +37,26 @@ describe('cli: errors', function () {
         const r = await runCli(['--redis', url, ...cmd], { timeoutMs: 20_000 });
         expectFailure(r, `Cannot reach Redis at ${url}: connect ECONNREFUSED`);
         expect(r.stderr).to.include('Start Redis or pass --redis / set REDIS_URL.');
-        expect(r.ms).to.be.below(8000);
+        expect(r.stderr.trim().split('\n'), 'one line').to.have.length(1);
+        expect(r.ms).to.be.below(5000);
       });
     }
+
+    it('a port that accepts connections and closes them: "runs list" and "worker" exit 1 within 5 s, one line', async () => {
+      const server = createServer((sock) => sock.destroy());
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+      const hangUp = `redis://127.0.0.1:${(server.address() as { port: number }).port}`;
+      try {
+        for (const cmd of [['runs', 'list'], ['worker', '--import', 'test/cli/fixtures/workflows.ts']]) {
+          const r = await runCli(['--redis', hangUp, ...cmd], { timeoutMs: 20_000 });
+          expectFailure(r, `Cannot reach Redis at ${hangUp}: the server closed the connection`);
+          expect(r.stderr.trim().split('\n'), r.stderr).to.have.length(1);
+          expect(r.ms).to.be.below(5000);
+        }
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
 
     it('takes the URL from REDIS_URL, and hides its password', async () => {
       const withPassword = url.replace('redis://', 'redis://user:s3cret@');

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { listWorkflows, type Workflow } from '../../authoring/registry.js';
+import { LOG_LEVEL_ENV, LOG_LEVELS, type LogLevelSetting } from '../../log/logger.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { action } from '../command.js';
 import { checkRedis, CliError, safeUrl, type GlobalOptions } from '../context.js';
@@ -19,6 +20,8 @@ export interface WorkerCommandOptions {
   concurrency?: number;
   /** Base URL of webhook URLs created by workflows (`--public-url`, env `PUBLIC_URL`). */
   publicUrl?: string;
+  /** Lowest level logged on stderr (`--log-level`, env `WORKFLOW_REDIS_LOG_LEVEL`). */
+  logLevel?: LogLevelSetting;
 }
 
 /** The import specifier of a `--import` argument: a path relative to the working directory, or a package name. */
@@ -82,6 +85,9 @@ export async function runWorker(g: GlobalOptions, opts: WorkerCommandOptions): P
     connection: g.redis,
     prefix: g.prefix,
     publicUrl: opts.publicUrl || undefined,
+    logLevel: opts.logLevel,
+    // Checked just above: a Redis gone since is an error to exit on, not to wait for.
+    waitForRedis: false,
   });
   const names = workflows.map((w) => w.workflowName).sort();
   println(
@@ -126,9 +132,16 @@ export function registerWorkerCommand(program: Command): void {
     .addOption(
       new Option('--public-url <url>', 'base URL of webhook URLs created by workflows (default: http://localhost:$PORT)').env('PUBLIC_URL'),
     )
+    .addOption(
+      new Option('--log-level <level>', 'lowest level logged as JSON lines on stderr (default: info)')
+        .choices(LOG_LEVELS as string[])
+        .env(LOG_LEVEL_ENV),
+    )
     .addHelpText(
       'after',
       '\nExample:\n  workflow-redis worker --import ./dist/workflows.js --concurrency 20\n\n' +
+        'Logs (JSON lines on stderr): runs started, completed, failed and cancelled, steps retried and failed at info/warn;\n' +
+        'each replay at debug. Without Redis it exits 1 within a few seconds, naming the address.\n' +
         'On SIGTERM or SIGINT the worker stops taking jobs, waits for active ones and exits 0.\n' +
         'Run as many workers as you like against one Redis (e.g. docker compose up --scale worker=3).',
     )

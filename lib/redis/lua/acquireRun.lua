@@ -9,12 +9,14 @@
   ARGV[3] epoch of this worker's warm execution ('' = none)
   ARGV[4] last event that execution consumed   ARGV[5] most events to return
 
-  Returns {0, epoch, status, startedAt, seen, workflowName, warm, input, events}
+  Returns {0, epoch, status, startedAt, seen, workflowName, warm, input, events, started}
           warm = 1 when no other replay ran since the warm execution and the
           log still holds the last event it consumed (events then start after
           ARGV[4]); warm = 0: input and events from the start. A log that lost
           that event (a failover or restart that dropped acknowledged writes)
           is older than the execution's memory: it must not be trusted.
+          started = 1 when this call appended run_started (the worker logs
+          the run's start once, from this).
           | {-1} no such run | {-2, status} the run has finished
           | {-7, pttl} another owner holds the lease
 ]]
@@ -37,11 +39,12 @@ redis.call('SET', leaseKey, ARGV[1], 'PX', ARGV[2])
 local epoch = redis.call('HINCRBY', runKey, 'epoch', 1)
 
 local startedAt = r[3]
+local started = 0
 if status == 'pending' then
   local now = nowMs()
   appendEvent(streamKey, runKey, 'run_started', '', sjData({}), now)
   moveRunStatus(runKey, statusKeyMap(4), runId, 'pending', 'running', now, r[7], { startedAt = now })
-  status, startedAt = 'running', now
+  status, startedAt, started = 'running', now, 1
 end
 -- Load what the replay needs in the same round trip.
 local warm = ARGV[3] ~= '' and ARGV[4] ~= '' and tonumber(ARGV[3]) == epoch - 1
@@ -51,8 +54,8 @@ if warm then
   events = redis.call('XRANGE', streamKey, ARGV[4], '+', 'COUNT', tonumber(ARGV[5]) + 1)
   if events[1] and events[1][1] == ARGV[4] then
     table.remove(events, 1)
-    return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', 1, '', events }
+    return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', 1, '', events, started }
   end
 end
 events = redis.call('XRANGE', streamKey, '-', '+', 'COUNT', ARGV[5])
-return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', 0, r[6] or '', events }
+return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', 0, r[6] or '', events, started }
