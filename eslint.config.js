@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'tmp/**', 'bench-results/**', '.data/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'tmp/**', 'bench-results/**', '.data/**', '.cache/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,6 +18,12 @@ export default tseslint.config(
     // Verbatim examples from the official reference page (written for the DOM lib's `any` json()).
     files: ['test/foundation/seed-examples/**/*.ts'],
     rules: { '@typescript-eslint/ban-ts-comment': 'off' },
+  },
+  {
+    // Plain-Node scripts of the packaging test, run in a consumer project.
+    files: ['test/consumer/fixtures/**/*.{mjs,cjs}'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['test/**/*.ts'],

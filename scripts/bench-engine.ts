@@ -160,7 +160,7 @@ interface Child {
   stderr(): string;
 }
 async function spawnWorkerProcess(url: string, prefix: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--conditions=workflow-redis-source', '--import', 'tsx', WORKER_MAIN], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -574,7 +574,7 @@ async function main() {
     lines.push('');
     lines.push(`workflow-redis engine benchmark — redis ${redisVersion}, node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
     lines.push('');
-    lines.push(`| measurement (median of ${PARAMS.rounds} rounds; per round) | result |`);
+    lines.push(`| measurement (median of ${PARAMS.rounds} rounds; per round) — node ${process.version} | result |`);
     lines.push('|---|---|');
     const per = (xs: number[]) => xs.map((x) => fmt(x, 0)).join(', ');
     lines.push(`| raw BullMQ: addBulk ${PARAMS.jobs} no-op jobs, then drain (1 Worker, concurrency ${PARAMS.bullConcurrency}, in-process) | ${fmt(tp.drain, 0)} jobs/s (${per(rounds.map((x) => x.raw.drainJobsPerSec))}) |`);
@@ -611,6 +611,7 @@ async function main() {
 
     const out = {
       date: new Date().toISOString(),
+      node: process.version,
       env: { node: process.version, redis: redisVersion, cpus: cpus().length, cpuModel: cpus()[0]?.model, privateRedis: !!launched },
       params: PARAMS,
       throughput: { medians: tp, cpuMediansUs: cpu, rounds },

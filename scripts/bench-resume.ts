@@ -551,7 +551,7 @@ async function main(): Promise<void> {
 
     // Table.
     const W = 22;
-    console.log(`\nMedian of ${PARAMS.rounds} rounds`);
+    console.log(`\nMedian of ${PARAMS.rounds} rounds — node ${process.version}, redis ${versions.redis}`);
     console.log(
       `${pad('op', W)}${pad('seq p50 µs', 12, true)}${pad('seq p99 µs', 12, true)}${pad('seq mean µs', 13, true)}` +
         `${pad(`c=${PARAMS.concurrency} ops/s`, 14, true)}${pad('c p50 µs', 11, true)}${pad('c p99 µs', 11, true)}`,
@@ -615,6 +615,7 @@ async function main(): Promise<void> {
     const out = {
       benchmark: 'resume',
       date: new Date().toISOString(),
+      node: process.version,
       versions,
       redis: server ? { private: true, pid: server.pid, url: server.url } : { private: false },
       machine: { cpus: (await import('node:os')).cpus().length, platform: process.platform, arch: process.arch },

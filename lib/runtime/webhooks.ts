@@ -1,6 +1,7 @@
 /** resumeWebhook: resumes a webhook hook with an HTTP request and returns the HTTP response. */
 import { HookNotFoundError } from '../errors/errors.js';
-import { deserialize, serializeLimited, superjson } from '../serialization/codec.js';
+import { deserialize, serializeLimited } from '../serialization/codec.js';
+import { superjson } from '../serialization/superjson.js';
 import { loadResponse, storeRequest, WebhookRequest, type StoredResponse } from '../webhooks/http-codec.js';
 import { getConfig, getResponseWaiter, getStore } from './config.js';
 import { newResumeId } from './ids.js';

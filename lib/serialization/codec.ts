@@ -7,21 +7,9 @@
  * it (superjson's walker, JSON.stringify) never meets a value deep enough to
  * overflow the stack.
  */
-import { SuperJSON } from 'superjson';
 import { PayloadTooLargeError, SerializationError } from '../errors/errors.js';
 import { checkValue } from './check.js';
-
-/** The superjson instance workflow-redis uses (custom types are registered on it). */
-export const superjson = new SuperJSON();
-
-superjson.registerCustom<Uint8Array, string>(
-  {
-    isApplicable: (v): v is Uint8Array => v instanceof Uint8Array,
-    serialize: (v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64'),
-    deserialize: (s) => new Uint8Array(Buffer.from(s, 'base64')),
-  },
-  'Uint8Array',
-);
+import { superjson } from './superjson.js';
 
 /**
  * Registers a class so its instances round-trip through payloads and results.

@@ -6,7 +6,7 @@
  */
 import { WorkflowError } from '../errors/errors.js';
 import { stepStorage } from '../replay/context.js';
-import { superjson } from '../serialization/codec.js';
+import { superjson } from '../serialization/superjson.js';
 
 /** A stored HTTP request. */
 export interface StoredRequest {
