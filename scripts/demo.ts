@@ -31,6 +31,8 @@ import { launchSharedRedis, type SharedRedis } from './shared-redis.js';
 
 const DASHBOARD_PATH = '/admin/queues';
 const INSPECTOR_PATH = '/inspector';
+/** How to run the CLI from here: from the sources (`npm start`), or compiled (the Docker image). */
+const CLI = import.meta.url.endsWith('.ts') ? 'npm run cli --' : 'node dist/cli/main.js';
 /** Set once the server holds its port: links and curl lines use it. */
 let PUBLIC_URL = '';
 
@@ -114,23 +116,39 @@ async function main(): Promise<void> {
   PUBLIC_URL = settings.publicUrl ?? `http://localhost:${http.port}`;
   let redis: { url: string; launched?: SharedRedis } | undefined;
   let worker: WorkflowWorker | undefined;
+  const shutdown = async () => {
+    http.server.close();
+    http.server.closeAllConnections?.();
+    await worker?.close().catch(() => undefined);
+    await closeWorkflowClient().catch(() => undefined);
+    await redis?.launched?.stop();
+  };
+  // From here on a signal stops whatever has started (a launched redis-server included).
+  let stopping = false;
+  const onSignal = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: draining the worker and stopping...`);
+    setTimeout(() => process.exit(1), 15_000).unref();
+    await shutdown();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
   try {
     redis = await resolveRedis(settings);
     configure({ connection: redis.url, publicUrl: PUBLIC_URL });
     worker = settings.worker
       ? await createWorker({ workflows: demoWorkflows, connection: redis.url, publicUrl: PUBLIC_URL, concurrency: 20 })
       : undefined;
-    await serveDemo(http, redis, worker);
+    await serveDemo(http, redis.url, worker !== undefined);
   } catch (err) {
-    http.server.close();
-    await worker?.close().catch(() => undefined);
-    await closeWorkflowClient().catch(() => undefined);
-    await redis?.launched?.stop();
+    if (!stopping) await shutdown();
     throw err;
   }
 }
 
-async function serveDemo(http: HeldPort, redis: { url: string; launched?: SharedRedis }, worker: WorkflowWorker | undefined): Promise<void> {
+async function serveDemo(http: HeldPort, redisUrl: string, withWorker: boolean): Promise<void> {
   const app = express();
   app.get('/', async (_req, res, next) => {
     try {
@@ -179,30 +197,13 @@ workflow-redis demo is running
   App:        ${PUBLIC_URL}/
   Inspector:  ${PUBLIC_URL}${INSPECTOR_PATH}
   Dashboard:  ${PUBLIC_URL}${DASHBOARD_PATH}   (local clients; set DASHBOARD_PASSWORD for basic auth)
-  Redis:      ${safeRedisUrl(redis.url)}   worker: ${worker ? 'in this process' : 'none here (DEMO_WORKER=0): run workers separately'}
-  CLI:        REDIS_URL=${safeRedisUrl(redis.url)} npm run cli -- runs list
+  Redis:      ${safeRedisUrl(redisUrl)}   worker: ${withWorker ? 'in this process' : 'none here (DEMO_WORKER=0): run workers separately'}
+  CLI:        REDIS_URL=${safeRedisUrl(redisUrl)} ${CLI} runs list
 
 Order ${first.order.orderId} is waiting for approval (run ${first.runId}). Approve it with:
   ${curlLine(first.order.orderId)}
 Then open ${PUBLIC_URL}${INSPECTOR_PATH}?run=${first.runId} to see the run complete.
 Press Ctrl+C to stop.`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: draining the worker and stopping...`);
-    const hardExit = setTimeout(() => process.exit(1), 15_000);
-    hardExit.unref();
-    http.server.close();
-    http.server.closeAllConnections?.();
-    await worker?.close();
-    await closeWorkflowClient();
-    await redis.launched?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch((err) => {

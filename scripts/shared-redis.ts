@@ -10,7 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { launchRedis, probe, type LaunchRedisOptions } from './redis-launcher.js';
+import { launchRedis, probe, RedisServerStartError, type LaunchRedisOptions } from './redis-launcher.js';
 
 /** Name of the lock file inside the data directory. */
 export const REDIS_LOCK_FILE = 'redis-server.lock.json';
@@ -135,7 +135,7 @@ async function stopPid(pid: number): Promise<void> {
  * `startTimeoutMs`) while another launch is starting the server.
  *
  * @throws RedisDataDirBusyError when a redis-server holds the directory but
- *   does not answer, or another Redis already listens on `port`.
+ *   does not answer, or another Redis (or program) already listens on `port`.
  * @throws RedisServerNotFoundError, RedisServerStartError as `launchRedis`.
  */
 export async function launchSharedRedis(opts: SharedRedisOptions): Promise<SharedRedis> {
@@ -186,6 +186,9 @@ async function start(opts: SharedRedisOptions, dataDir: string, path: string): P
     launched = await launchRedis({ ...opts, dataDir, port: opts.port });
   } catch (err) {
     rmSync(path, { force: true });
+    if (err instanceof RedisServerStartError && /address already in use/i.test(err.log)) {
+      throw new RedisDataDirBusyError(`Port ${opts.port} on 127.0.0.1 is taken by another program: choose another port for the demo Redis with DEMO_REDIS_PORT.`);
+    }
     throw err;
   }
   const lock: Lock = { ownerPid: process.pid, port: launched.port, redisPid: launched.pid };

@@ -4,8 +4,8 @@
  * before anything is started; with DEMO_WORKER=0 it serves without a worker.
  */
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 
 interface DemoRun {
   code: number | null;
@@ -32,9 +33,11 @@ interface Demo {
   kill(signal: NodeJS.Signals): void;
 }
 
-function demo(env: Record<string, string | undefined>, timeoutMs = 30_000): Demo {
+/** Runs the demo from its sources under tsx (what `npm start` does), or a compiled `entry` under plain node. */
+function demo(env: Record<string, string | undefined>, timeoutMs = 30_000, entry?: string): Demo {
   const started = Date.now();
-  const child = spawn(process.execPath, ['--conditions=workflow-redis-source', '--import', 'tsx', 'scripts/demo.ts'], {
+  const args = entry ? [entry] : ['--conditions=workflow-redis-source', '--import', 'tsx', 'scripts/demo.ts'];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, REDIS_URL: undefined, PUBLIC_URL: undefined, DEMO_WORKER: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,5 +150,37 @@ describe('demo: start-up failures and the DEMO_WORKER switch (process)', functio
     const port = await demo({ PORT: '70000', REDIS_URL: redis.url }).exited;
     expect(port.code).to.equal(1);
     expect(port.stderr.trim()).to.equal('PORT="70000" is not a TCP port: use a number from 0 to 65535.');
+  });
+
+  it('compiled as the Docker build stage does, it runs under plain node against dist/ (no tsx)', async function () {
+    if (!existsSync(join(ROOT, 'dist', 'api.js'))) this.skip(); // npm test builds dist/ first (pretest)
+    const run = /npx tsc (scripts\/demo\.ts .*)$/m.exec(read('Dockerfile').replace(/\\\n/g, ' '))?.[1];
+    expect(run, 'the demo compile command of the Dockerfile').to.be.a('string');
+    mkdirSync(join(ROOT, 'tmp'), { recursive: true });
+    const out = mkdtempSync(join(ROOT, 'tmp', 'dist-demo-'));
+    try {
+      const args = run!.trim().split(/\s+/).map((a) => (a === 'dist-demo' ? out : a));
+      const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+      await new Promise<void>((resolve, reject) =>
+        execFile(process.execPath, [tsc, ...args], { cwd: ROOT }, (err, stdout) => (err ? reject(new Error(`${err.message}\n${stdout}`)) : resolve())),
+      );
+      expect(existsSync(join(out, 'demo', 'workflows.js')), 'the workers import it').to.equal(true);
+      const holder = createServer();
+      const port = await listen(holder);
+      try {
+        const busy = await demo({ PORT: String(port), REDIS_URL: redis.url }, 30_000, join(out, 'demo.js')).exited;
+        expect(busy.code, busy.stderr).to.equal(1);
+        expect(busy.stderr).to.include(`Port ${port} is already in use`);
+      } finally {
+        holder.close();
+      }
+      const d = demo({ PORT: '0', REDIS_URL: redis.url, DEMO_WORKER: '0' }, 30_000, join(out, 'demo.js'));
+      expect(await d.printed('Press Ctrl+C to stop.')).to.include('CLI:        REDIS_URL=').and.include('node dist/cli/main.js runs list');
+      d.kill('SIGTERM');
+      const stopped = await d.exited;
+      expect(stopped.code, `${stopped.ms} ms\n${stopped.stdout}\n${stopped.stderr}`).to.equal(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,19 @@ describe('demo: one redis-server per data directory (launchSharedRedis)', functi
       process.kill(first.pid, 'SIGCONT');
     }
     expect(await probe(first.port, 1000), 'the server was left alone').to.equal(first.pid);
+  });
+
+  it('refuses a port another program holds, and leaves no lock', async () => {
+    const holder = createServer((socket) => socket.destroy());
+    const port = await new Promise<number>((resolve) => holder.listen(0, '127.0.0.1', () => resolve((holder.address() as { port: number }).port)));
+    try {
+      const err = await launchSharedRedis({ dataDir, port }).then(() => undefined, (e: Error) => e);
+      expect(err).to.be.instanceOf(RedisDataDirBusyError);
+      expect(err!.message).to.equal(`Port ${port} on 127.0.0.1 is taken by another program: choose another port for the demo Redis with DEMO_REDIS_PORT.`);
+      expect(existsSync(lockPath())).to.equal(false);
+    } finally {
+      holder.close();
+    }
   });
 
   it('refuses a port another Redis already listens on, and leaves no lock', async () => {
