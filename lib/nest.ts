@@ -10,4 +10,5 @@ export { WorkflowWebhookController, WEBHOOK_CONTROLLER_PATH } from './integratio
 export { WORKFLOW_OPTIONS } from './integrations/nest/options.js';
 export type { WorkflowModuleOptions, WorkflowModuleAsyncOptions, WorkflowModuleWorkerOptions } from './integrations/nest/options.js';
 export { toWebRequest, writeWebResponse, WebhookBodyAbortedError } from './integrations/nest/http.js';
+export { WebhookBodyUnavailableError } from './integrations/webhook-body.js';
 export type { NodeRequestLike, ToWebRequestOptions } from './integrations/nest/http.js';

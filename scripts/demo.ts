@@ -1,13 +1,17 @@
 /**
  * `npm start`: the demo app. An Express server with a human-approval workflow,
- * a worker in the same process, the run inspector and the BullMQ dashboard.
+ * a worker in the same process (`DEMO_WORKER=0` leaves the work to separate
+ * workers), the run inspector and the BullMQ dashboard.
  *
- * Redis: `REDIS_URL` when set; otherwise a private `redis-server` from PATH
- * with AOF on and its data under `.data/redis`.
+ * Start-up order, each step failing with one clear line and exit code 1:
+ * hold the HTTP port (`PORT`), then Redis — `REDIS_URL` when set (checked to
+ * answer within a few seconds), otherwise the demo's own `redis-server` from
+ * PATH on 127.0.0.1:6390 (`DEMO_REDIS_PORT`), AOF on, data and a lock file in
+ * `.data/redis` (`DEMO_DATA_DIR`; one server per directory, shared by demos
+ * started on it) — then the worker and the routes.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import {
   closeWorkflowClient,
   configure,
@@ -17,33 +21,44 @@ import {
   resumeHook,
   start,
 } from 'workflow-redis/api';
-import { createWorker } from 'workflow-redis/worker';
+import { createWorker, type WorkflowWorker } from 'workflow-redis/worker';
 import { workflowRouter } from 'workflow-redis/express';
 import { demoWorkflows, orderApproval, type Order } from './demo/workflows.js';
 import { renderHome, type OrderRow } from './demo/page.js';
-import { launchRedis, redisServerOnPath, type LaunchedRedis } from './redis-launcher.js';
+import { checkRedis, DemoStartError, demoSettings, holdPort, safeRedisUrl, type DemoSettings, type HeldPort } from './demo/startup.js';
+import { redisServerOnPath } from './redis-launcher.js';
+import { launchSharedRedis, type SharedRedis } from './shared-redis.js';
 
-const PORT = Number(process.env.PORT ?? 3000);
-const PUBLIC_URL = process.env.PUBLIC_URL ?? `http://localhost:${PORT}`;
 const DASHBOARD_PATH = '/admin/queues';
 const INSPECTOR_PATH = '/inspector';
+/** How to run the CLI from here: from the sources (`npm start`), or compiled (the Docker image). */
+const CLI = import.meta.url.endsWith('.ts') ? 'npm run cli --' : 'node dist/cli/main.js';
+/** Set once the server holds its port: links and curl lines use it. */
+let PUBLIC_URL = '';
 
-async function resolveRedis(): Promise<{ url: string; launched?: LaunchedRedis }> {
-  if (process.env.REDIS_URL) {
-    console.log(`Using Redis at REDIS_URL (${process.env.REDIS_URL.replace(/\/\/[^@]*@/, '//***@')}).`);
-    return { url: process.env.REDIS_URL };
+async function resolveRedis(settings: DemoSettings): Promise<{ url: string; launched?: SharedRedis }> {
+  if (settings.redisUrl) {
+    console.log(`Checking Redis at REDIS_URL (${safeRedisUrl(settings.redisUrl)})...`);
+    await checkRedis(settings.redisUrl);
+    return { url: settings.redisUrl };
   }
   if (!redisServerOnPath()) {
-    console.error(
+    throw new DemoStartError(
       'No Redis to run on: REDIS_URL is not set and redis-server is not on PATH.\n' +
         'Fix it either way:\n' +
         '  - point the demo at a Redis:   REDIS_URL=redis://127.0.0.1:6379 npm start\n' +
         '  - or install redis-server:     apt-get install redis-server   (macOS: brew install redis)',
     );
-    process.exit(1);
   }
-  const launched = await launchRedis({ dataDir: '.data/redis', appendonly: true, appendfsync: 'everysec' });
-  console.log(`REDIS_URL is not set: started redis-server (pid ${launched.pid}) at ${launched.url}, AOF on, data in .data/redis.`);
+  const launched = await launchSharedRedis({ dataDir: settings.dataDir, port: settings.redisPort, appendonly: true, appendfsync: 'everysec' });
+  const dir = settings.dataDir;
+  console.log(
+    {
+      started: `REDIS_URL is not set: started redis-server (pid ${launched.pid}) at ${launched.url}, AOF on, data in ${dir}.`,
+      reused: `REDIS_URL is not set: reusing the redis-server (pid ${launched.pid}) at ${launched.url} that another demo started on ${dir}; it stops when that demo stops.`,
+      adopted: `REDIS_URL is not set: took over the redis-server (pid ${launched.pid}) at ${launched.url} that an earlier demo left running on ${dir}.`,
+    }[launched.how],
+  );
   return { url: launched.url, launched };
 }
 
@@ -95,13 +110,45 @@ async function recentOrders(): Promise<OrderRow[]> {
 }
 
 async function main(): Promise<void> {
-  const redis = await resolveRedis();
-  configure({ connection: redis.url, publicUrl: PUBLIC_URL });
-  // DEMO_WORKER=0 leaves the work to separate worker processes (docker compose's `worker` service).
-  const worker = process.env.DEMO_WORKER === '0'
-    ? undefined
-    : await createWorker({ workflows: demoWorkflows, connection: redis.url, publicUrl: PUBLIC_URL, concurrency: 20 });
+  const settings = demoSettings();
+  // The port first: a busy port must fail before Redis or a worker is started.
+  const http = await holdPort(settings.port);
+  PUBLIC_URL = settings.publicUrl ?? `http://localhost:${http.port}`;
+  let redis: { url: string; launched?: SharedRedis } | undefined;
+  let worker: WorkflowWorker | undefined;
+  const shutdown = async () => {
+    http.server.close();
+    http.server.closeAllConnections?.();
+    await worker?.close().catch(() => undefined);
+    await closeWorkflowClient().catch(() => undefined);
+    await redis?.launched?.stop();
+  };
+  // From here on a signal stops whatever has started (a launched redis-server included).
+  let stopping = false;
+  const onSignal = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: draining the worker and stopping...`);
+    setTimeout(() => process.exit(1), 15_000).unref();
+    await shutdown();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void onSignal('SIGINT'));
+  process.on('SIGTERM', () => void onSignal('SIGTERM'));
+  try {
+    redis = await resolveRedis(settings);
+    configure({ connection: redis.url, publicUrl: PUBLIC_URL });
+    worker = settings.worker
+      ? await createWorker({ workflows: demoWorkflows, connection: redis.url, publicUrl: PUBLIC_URL, concurrency: 20 })
+      : undefined;
+    await serveDemo(http, redis.url, worker !== undefined);
+  } catch (err) {
+    if (!stopping) await shutdown();
+    throw err;
+  }
+}
 
+async function serveDemo(http: HeldPort, redisUrl: string, withWorker: boolean): Promise<void> {
   const app = express();
   app.get('/', async (_req, res, next) => {
     try {
@@ -142,10 +189,7 @@ async function main(): Promise<void> {
   // The dashboard uses the same guard (dashboard.auth defaults to auth).
   app.use(workflowRouter({ auth: dashboardAuth, dashboard: { path: DASHBOARD_PATH }, inspector: { path: INSPECTOR_PATH } }));
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(PORT, () => resolve(s));
-    s.on('error', reject);
-  });
+  http.serve(app);
 
   const first = await placeOrder('Espresso machine', 249);
   console.log(`
@@ -153,31 +197,17 @@ workflow-redis demo is running
   App:        ${PUBLIC_URL}/
   Inspector:  ${PUBLIC_URL}${INSPECTOR_PATH}
   Dashboard:  ${PUBLIC_URL}${DASHBOARD_PATH}   (local clients; set DASHBOARD_PASSWORD for basic auth)
+  Redis:      ${safeRedisUrl(redisUrl)}   worker: ${withWorker ? 'in this process' : 'none here (DEMO_WORKER=0): run workers separately'}
+  CLI:        REDIS_URL=${safeRedisUrl(redisUrl)} ${CLI} runs list
 
 Order ${first.order.orderId} is waiting for approval (run ${first.runId}). Approve it with:
   ${curlLine(first.order.orderId)}
 Then open ${PUBLIC_URL}${INSPECTOR_PATH}?run=${first.runId} to see the run complete.
 Press Ctrl+C to stop.`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    console.log(`\n${signal}: draining the worker and stopping...`);
-    const hardExit = setTimeout(() => process.exit(1), 15_000);
-    hardExit.unref();
-    server.close();
-    server.closeAllConnections?.();
-    await worker?.close();
-    await closeWorkflowClient();
-    await redis.launched?.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
 main().catch((err) => {
-  console.error(`The demo could not start: ${(err as Error).message}`);
+  // A DemoStartError is the whole explanation; anything else gets one line, not a stack.
+  console.error(err instanceof DemoStartError ? err.message : `The demo could not start: ${(err as Error).message}`);
   process.exit(1);
 });

@@ -114,7 +114,7 @@ function freePort(): Promise<number> {
  * ready (refused, `-LOADING`, timeout). The PID tells our server apart from
  * another one already listening on the same port.
  */
-function probe(port: number, timeoutMs: number): Promise<number | undefined> {
+export function probe(port: number, timeoutMs: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const sock = connect({ host: '127.0.0.1', port });
     let buf = '';
@@ -295,7 +295,7 @@ function started(server: Attempt, port: number, dataDir: string, removeDir: () =
   proc.unref();
   (proc.stdout as unknown as { unref?: () => void } | null)?.unref?.();
   (proc.stderr as unknown as { unref?: () => void } | null)?.unref?.();
-  // ...and is not left behind as an orphan if this process exits without stop(). an orphaned server behind if this process exits without stop().
+  // ...and is not left behind as an orphan if this process exits without stop().
   const onExit = () => {
     if (!server.hasExited()) proc.kill('SIGKILL');
     removeDir();

@@ -16,7 +16,7 @@ import {
   WebhookResponseTimeoutError,
   WorkflowRunNotFoundError,
 } from 'workflow-redis/api';
-import { buildTimeline, errorMiddleware, mapError, toJsonSafe, type TimelineEvent } from 'workflow-redis/express';
+import { buildTimeline, errorMiddleware, mapError, toJsonSafe, WebhookBodyUnavailableError, type TimelineEvent } from 'workflow-redis/express';
 import { jsonOf, serve } from './_util.js';
 
 describe('express: error mapping', () => {
@@ -44,6 +44,8 @@ describe('express: error mapping', () => {
     }
     expect(mapError(new HookNotFoundError('t')).body).to.deep.equal({ error: 'Hook not found' });
     expect(mapError(new Error('internal detail')).body).to.deep.equal({ error: 'Internal server error' });
+    // A server misconfiguration with a fixed message that says how to fix it: a 500 that keeps its message.
+    expect(mapError(new WebhookBodyUnavailableError('mount the router first'))).to.deep.equal({ status: 500, body: { error: 'mount the router first' } });
   });
 
   it('matches errors by name, so errors of another copy of the package map too', () => {

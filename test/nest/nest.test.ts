@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { expect } from 'chai';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
-import { Module, type INestApplication } from '@nestjs/common';
+import { Module, type INestApplication, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { createHook, createWebhook, defineStep, defineWorkflow } from 'workflow-redis';
 import type { Run } from 'workflow-redis/api';
@@ -128,6 +128,19 @@ describe('workflow-redis/nest', () => {
     expect((await service.getRun(run.runId).status)).to.equal('completed');
   });
 
+  it('passes a form body Nest parsed byte for byte (rawBody: true)', async () => {
+    const run = await service.start(echoWebhook, []);
+    const token = await hookToken(service, run);
+    const raw = 'a=1&b%5Bc%5D=x+y&a=2&empty=&%C3%A9=%E2%82%AC';
+    const res = await fetch(`${base}/.well-known/workflow/v1/webhook/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: raw,
+    });
+    expect(res.status).to.equal(202);
+    expect(await run.returnValue).to.include({ contentType: 'application/x-www-form-urlencoded', body: raw });
+  });
+
   it('reads bodies Nest does not parse (text/plain) from the request stream', async () => {
     const run = await service.start(echoWebhook, []);
     const token = await hookToken(service, run);
@@ -208,6 +221,10 @@ describe('workflow-redis/nest', () => {
 
 describe('workflow-redis/nest: forRootAsync, app without rawBody', () => {
   const CONFIG = Symbol('config');
+  const logs: { level: string; message: unknown; context?: string }[] = [];
+  const record = (level: string) => (message: unknown, ...rest: unknown[]) =>
+    void logs.push({ level, message, context: typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined });
+  const capture: LoggerService = { log: record('log'), error: record('error'), warn: record('warn'), debug: record('debug'), verbose: record('verbose') };
   let redis: TestRedis;
   let app: INestApplication;
   let service: WorkflowService;
@@ -234,7 +251,7 @@ describe('workflow-redis/nest: forRootAsync, app without rawBody', () => {
         }),
       ],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
+    app = moduleRef.createNestApplication({ logger: capture });
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
     service = app.get(WorkflowService);
@@ -253,13 +270,36 @@ describe('workflow-redis/nest: forRootAsync, app without rawBody', () => {
     return { status: res.status, result: await run.returnValue };
   }
 
-  it('re-encodes bodies Nest already parsed (JSON, extended form encoding)', async () => {
-    const json = await send({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a": 1,  "b": [true]}' });
-    expect(json.status).to.equal(202);
-    expect(JSON.parse(json.result.body)).to.deep.equal({ a: 1, b: [true] });
-    const form = await send({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b%5Bc%5D=x%20y' });
-    expect(form.status).to.equal(202);
-    expect(Object.fromEntries(new URLSearchParams(form.result.body))).to.deep.equal({ a: '1', 'b[c]': 'x y' });
+  it('refuses JSON and form bodies Nest parsed without rawBody (500 with the advice, nothing written); other types still arrive', async () => {
+    for (const [type, body] of [
+      ['application/json', '{"a": 1,  "b": [true]}'],
+      ['application/x-www-form-urlencoded', 'a=1&b%5Bc%5D=x%20y'],
+    ]) {
+      const run = await service.start(echoWebhook, []);
+      const token = await hookToken(service, run);
+      const url = `${base}/.well-known/workflow/v1/webhook/${token}`;
+      const res = await fetch(url, { method: 'POST', headers: { 'content-type': type! }, body });
+      expect(res.status, type).to.equal(500);
+      const answer = (await res.json()) as { message: string };
+      expect(answer.message).to.include('NestFactory.create(AppModule, { rawBody: true })').and.not.include(token);
+      expect((await run.events()).map((e) => e.type), 'nothing written').not.to.include('hook_received');
+      // The webhook is still live: a body Nest does not parse is read from the stream, byte for byte.
+      const raw = `${body}  \r\n`;
+      const ok = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: raw });
+      expect(ok.status).to.equal(202);
+      expect((await run.returnValue).body).to.equal(raw);
+    }
+    const lines = logs.filter((l) => l.level === 'error' && l.context === 'WorkflowWebhookController');
+    expect(lines.map((l) => l.message), 'logged once per process').to.deep.equal([
+      'The webhook body was already parsed by Nest, which did not keep its exact bytes; nothing was delivered. ' +
+        'Create the app with NestFactory.create(AppModule, { rawBody: true }).',
+    ]);
+  });
+
+  it('an empty JSON body is no body', async () => {
+    const got = await send({ method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '0' }, body: '' });
+    expect(got.status).to.equal(202);
+    expect(got.result.body).to.equal('');
   });
 
   it('passes a GET without a body', async () => {

@@ -28,6 +28,8 @@ const STATUS_BY_NAME: Record<string, number> = {
   EntityConflictError: 409,
   RunExpiredError: 409,
   WebhookResponseTimeoutError: 504,
+  // The app mounted a body parser before the router: a server fault, and senders retry 5xx.
+  WebhookBodyUnavailableError: 500,
 };
 
 /**
@@ -101,6 +103,9 @@ export function mapError(err: unknown): MappedError {
   return { status: 500, body: { error: 'Internal server error' } };
 }
 
+/** Whether the mounting problem behind a WebhookBodyUnavailableError was logged (once per process: it is the same fix every time). */
+let bodyUnavailableLogged = false;
+
 /** An error's class name and code for the log, when they look like identifiers (they could be anything). */
 function errorFields(err: unknown): { error: string; code?: string } {
   const name = err instanceof Error ? err.name : typeof err;
@@ -111,10 +116,17 @@ function errorFields(err: unknown): { error: string; code?: string } {
   };
 }
 
+/** The route pattern that failed (never the URL: a webhook URL holds its token). */
+function routeOf(req: Request): string | undefined {
+  return typeof req.route?.path === 'string' ? req.route.path : undefined;
+}
+
 /**
  * Express error middleware of the router: maps the error with {@link mapError}
  * and logs only server errors (5xx except timeouts), naming the route pattern
- * rather than the URL — a webhook URL contains its token.
+ * rather than the URL — a webhook URL contains its token. A webhook body
+ * lost to a body parser mounted before the router (500) is logged once per
+ * process, with how to fix the mounting.
  *
  * The log line has the error's class name and `code` (ECONNREFUSED...), not
  * its message: any error — a Redis reply, Express's URIError, an app's auth
@@ -130,10 +142,14 @@ export function errorMiddleware(logger: RouterLogger): ErrorRequestHandler {
       return;
     }
     const mapped = mapError(err);
-    if (mapped.status >= 500 && mapped.status !== 504) {
+    if (err instanceof Error && err.name === 'WebhookBodyUnavailableError') {
+      // Its message is fixed text (how to mount the parsers), never request data.
+      if (!bodyUnavailableLogged) logger('error', `workflow-redis/express: ${err.message}`, { method: req.method, route: routeOf(req) });
+      bodyUnavailableLogged = true;
+    } else if (mapped.status >= 500 && mapped.status !== 504) {
       logger('error', 'workflow-redis/express: request failed', {
         method: req.method,
-        route: typeof req.route?.path === 'string' ? req.route.path : undefined,
+        route: routeOf(req),
         ...errorFields(err),
       });
     }

@@ -81,6 +81,8 @@ export function mountHookRoutes(router: Router, opts: HookRoutesOptions): void {
   });
 
   const timeoutMs = opts.webhookResponseTimeoutMs ?? DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS;
+  // `raw` reads the body unless a parser mounted before the router already did: then toWebRequest
+  // uses the bytes that parser kept (keepRawBody) or throws, and nothing is resumed.
   router.all(`${WEBHOOK_PATH}/:token`, webhookMethods, raw, async (req, res) => {
     // resumeWebhook reports plain (non-webhook) hooks as not found: the public route cannot resume them.
     const response = await resumeWebhook(routeParam(req, 'token'), toWebRequest(req), { responseTimeoutMs: timeoutMs });

@@ -10,6 +10,7 @@ export { DEFAULT_INSPECTOR_PATH } from './inspector-page.js';
 export { mapError, errorMiddleware } from './errors.js';
 export type { MappedError, RouterLogger } from './errors.js';
 export { toWebRequest, sendWebResponse } from './web-request.js';
+export { keepRawBody, WebhookBodyUnavailableError } from '../webhook-body.js';
 export { buildTimeline } from '../../inspect/timeline.js';
 export type { TimelineEvent, TimelineItem, RunItem, StepItem, StepAttempt, HookItem, SleepItem } from '../../inspect/timeline.js';
 export type { RunView, TimelineResponse } from './runs-routes.js';

@@ -103,6 +103,10 @@ function operatorGuards(options: WorkflowRouterOptions, logger: RouterLogger): R
  *   413 for a payload over the limit.
  * - `ALL /.well-known/workflow/v1/webhook/:token` — resumes a webhook with the
  *   request and answers with the webhook's response (202, static or manual).
+ *   The workflow gets the exact body bytes: mount the router before the app's
+ *   body parsers, or give them `{ verify: keepRawBody }`. A body that a parser
+ *   mounted earlier consumed without keeping its bytes is answered `500`
+ *   (saying so; logged once) and nothing is delivered.
  * - `GET /runs`, `GET /runs/:runId`, `GET /runs/:runId/events`,
  *   `GET /runs/:runId/timeline`, `POST /runs/:runId/cancel`, and
  *   `GET /inspector` — the run inspector page: the operator routes, behind
@@ -120,6 +124,7 @@ function operatorGuards(options: WorkflowRouterOptions, logger: RouterLogger): R
  * ```ts
  * const app = express();
  * app.use(workflowRouter({ auth: requireOperator, dashboard: {} })); // the dashboard uses `auth` too
+ * app.use(express.json()); // after the router, or express.json({ verify: keepRawBody })
  * // local development only:
  * app.use(workflowRouter({ unsafeNoAuth: true }));
  * ```

@@ -3,6 +3,7 @@
  * `Request` and sends the Web `Response` it gets back.
  */
 import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
+import { EXPRESS_BODY_CONSUMED, EXPRESS_BODY_UNREAD, parsedBody, WebhookBodyUnavailableError } from '../webhook-body.js';
 
 /**
  * Hop-by-hop headers describe this one connection, not the message: they are
@@ -33,21 +34,43 @@ function requestUrl(req: ExpressRequest): string {
 }
 
 /**
- * Builds a Web `Request` from an Express request whose body was read by
- * `express.raw()` (`req.body` is a Buffer, or undefined when there was none).
+ * The body bytes of an Express request, as the body parsers left them: the
+ * bytes kept on `req.rawBody` (`keepRawBody`), a raw parser's Buffer, or a
+ * text parser's string when it provably round-trips.
+ *
+ * @throws WebhookBodyUnavailableError when a parser consumed the body without
+ *   keeping its bytes, or when no parser has read it yet.
+ */
+function bodyBytes(req: ExpressRequest): Buffer | undefined {
+  const got = parsedBody(req);
+  if (got.kind === 'lost') throw new WebhookBodyUnavailableError(EXPRESS_BODY_CONSUMED);
+  if (got.kind === 'unread') throw new WebhookBodyUnavailableError(EXPRESS_BODY_UNREAD);
+  return got.kind === 'bytes' && got.bytes.length > 0 ? got.bytes : undefined;
+}
+
+/**
+ * Builds a Web `Request` from an Express request whose body was read by a
+ * body parser: `express.raw()`, or any parser given `{ verify: keepRawBody }`.
+ * The body is the decoded one (the parser undid gzip/deflate/br), so
+ * `content-encoding` is dropped with it.
+ *
+ * @throws WebhookBodyUnavailableError when the exact body bytes are not
+ *   available (a JSON or form parser consumed them): nothing is delivered
+ *   rather than a wrong body.
  */
 export function toWebRequest(req: ExpressRequest): Request {
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
-    if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || lower === 'content-encoding') continue;
     try {
       headers.append(name, req.rawHeaders[i + 1]!);
     } catch {
       // Node's parser accepts a few bytes the Headers class rejects; skip such a header rather than fail.
     }
   }
-  const body = Buffer.isBuffer(req.body) && req.body.length > 0 && !NO_BODY_METHODS.has(req.method) ? req.body : undefined;
+  const body = NO_BODY_METHODS.has(req.method) ? undefined : bodyBytes(req);
   return new Request(requestUrl(req), { method: req.method, headers, body });
 }
 

@@ -6,8 +6,11 @@
  * What the app must set:
  * - `NestFactory.create(AppModule, { rawBody: true })` so JSON and form bodies
  *   reach the workflow byte for byte (see `http.ts`); other content types are
- *   read from the stream. Nest's JSON parser limits bodies to 100 kB unless
- *   raised with `app.useBodyParser('json', { limit: '1mb' })`.
+ *   read from the stream. Without it, a JSON or form webhook is answered `500`
+ *   with that advice (logged once per process) and nothing is delivered:
+ *   re-encoding the parsed body would break signature checks. Nest's JSON
+ *   parser limits bodies to 100 kB unless raised with
+ *   `app.useBodyParser('json', { limit: '1mb' })`.
  * - A global prefix must exclude this route, or `webhook.url` will not match:
  *   `app.setGlobalPrefix('api', { exclude: ['.well-known/workflow/v1/webhook/:token'] })`.
  * - `publicUrl` in `WorkflowModule.forRoot()` (or on the worker) is the base
@@ -19,6 +22,7 @@ import {
   BadRequestException,
   Controller,
   GatewayTimeoutException,
+  InternalServerErrorException,
   Logger,
   MethodNotAllowedException,
   NotFoundException,
@@ -35,6 +39,7 @@ import {
   PayloadTooLargeError,
   WebhookResponseTimeoutError,
 } from '../../api.js';
+import { WebhookBodyUnavailableError } from '../webhook-body.js';
 import { isWebhookMethod, WEBHOOK_ALLOW, WEBHOOK_METHOD_NOT_ALLOWED } from '../webhook-methods.js';
 import { toWebRequest, WebhookBodyAbortedError, writeWebResponse, type NodeRequestLike } from './http.js';
 import { WorkflowService } from './service.js';
@@ -42,6 +47,8 @@ import { WorkflowService } from './service.js';
 /** Path of the controller; the route is `${WEBHOOK_CONTROLLER_PATH}/webhook/:token`. */
 export const WEBHOOK_CONTROLLER_PATH = '.well-known/workflow/v1';
 
+/** Whether the missing `rawBody: true` was logged: once per process, it is the same fix every time. */
+let bodyUnavailableLogged = false;
 
 /**
  * Receives webhook calls and resumes the webhook's workflow with the request
@@ -52,15 +59,15 @@ export const WEBHOOK_CONTROLLER_PATH = '.well-known/workflow/v1';
  * (non-webhook) hooks, `400` for a malformed token or an aborted body, `405`
  * (with `Allow`) for methods a Fetch `Request` cannot carry (TRACE...), `413`
  * for a body over `maxPayloadBytes`, `504` when a `'manual'` webhook did not
- * respond within `webhookResponseTimeoutMs`. A malformed `%`-escape in the
- * token fails in Express's router before this controller runs; Nest answers
- * it with a 400.
+ * respond within `webhookResponseTimeoutMs`, `500` (nothing delivered) when
+ * Nest parsed a JSON or form body of an app created without `rawBody: true`.
+ * A malformed `%`-escape in the token fails in Express's router before this
+ * controller runs; Nest answers it with a 400.
  * They are thrown as Nest HTTP exceptions, so the app's exception filters
  * format them.
  */
 export class WorkflowWebhookController {
   private readonly logger = new Logger('WorkflowWebhookController');
-  private warnedReencoded = false;
 
   /** Created by Nest. */
   constructor(private readonly workflows: WorkflowService) {}
@@ -77,23 +84,21 @@ export class WorkflowWebhookController {
     try {
       const request = await toWebRequest(req, {
         maxBodyBytes: this.workflows.moduleOptions.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-        onBodyReencoded: () => this.warnReencoded(),
       });
       const responseTimeoutMs = this.workflows.moduleOptions.webhookResponseTimeoutMs;
       response = await this.workflows.resumeWebhook(token, request, { responseTimeoutMs });
     } catch (err) {
+      this.explainBodyUnavailable(err);
       throw toHttpException(err);
     }
     await writeWebResponse(res, response, { head: method === 'HEAD' });
   }
 
-  private warnReencoded(): void {
-    if (this.warnedReencoded) return;
-    this.warnedReencoded = true;
-    this.logger.warn(
-      'A webhook body had already been parsed and was re-encoded from req.body; create the app with ' +
-        'NestFactory.create(AppModule, { rawBody: true }) to pass the exact bytes to workflows.',
-    );
+  private explainBodyUnavailable(err: unknown): void {
+    if (bodyUnavailableLogged || !WebhookBodyUnavailableError.is(err)) return;
+    bodyUnavailableLogged = true;
+    // A fixed message (how to create the app), never request data.
+    this.logger.error(err.message);
   }
 }
 
@@ -104,6 +109,7 @@ function toHttpException(err: unknown): unknown {
   if (WebhookBodyAbortedError.is(err)) return new BadRequestException(err.message);
   if (PayloadTooLargeError.is(err)) return new PayloadTooLargeException(err.message);
   if (WebhookResponseTimeoutError.is(err)) return new GatewayTimeoutException(err.message);
+  if (WebhookBodyUnavailableError.is(err)) return new InternalServerErrorException(err.message);
   return err;
 }
 

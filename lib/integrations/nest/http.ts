@@ -7,12 +7,13 @@
  * so create the app with `NestFactory.create(AppModule, { rawBody: true })`:
  * the parsers then keep the bytes on `req.rawBody`, which is what is used.
  * Bodies of other content types are not parsed by Nest and are read from the
- * request stream. Without `rawBody: true`, a body that was already parsed is
- * re-encoded from `req.body` (JSON or form encoding), which loses the exact
- * bytes (signatures such as Stripe's will not verify).
+ * request stream. Without `rawBody: true`, a body Nest already parsed into an
+ * object is refused (`WebhookBodyUnavailableError`): re-encoding `req.body`
+ * would not give back the bytes the sender signed (Stripe, GitHub...).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PayloadTooLargeError, WorkflowError } from '../../errors/errors.js';
+import { NEST_BODY_CONSUMED, parsedBody, WebhookBodyUnavailableError } from '../webhook-body.js';
 
 /** The client closed the connection before the webhook body was read (the controller answers 400, and logs nothing). */
 export class WebhookBodyAbortedError extends WorkflowError {
@@ -35,10 +36,12 @@ export interface NodeRequestLike extends IncomingMessage {
 
 /** Options of {@link toWebRequest}. */
 export interface ToWebRequestOptions {
-  /** Largest body read from the request stream, in bytes; larger bodies reject with `PayloadTooLargeError`. Default 1 MiB. */
+  /**
+   * Largest body, in bytes: read from the request stream, or declared by an
+   * uncompressed request's `content-length`. Larger bodies reject with
+   * `PayloadTooLargeError`. Default 1 MiB.
+   */
   maxBodyBytes?: number;
-  /** Called when the body had been parsed without `rawBody` and was re-encoded from `req.body`. */
-  onBodyReencoded?: () => void;
 }
 
 const NO_BODY = new Set(['GET', 'HEAD']);
@@ -46,7 +49,7 @@ const DEFAULT_MAX_BODY = 1024 * 1024;
 
 interface BodyBytes {
   bytes: Buffer | null;
-  /** The bytes are the decoded body (a body parser inflated and/or re-encoded it). */
+  /** The bytes are the decoded body (a body parser undid its content-encoding). */
   decoded: boolean;
 }
 
@@ -60,21 +63,6 @@ function requestUrl(req: NodeRequestLike): string {
     // A bad Host, or a path that URL() reads as a host ('//[...', '/\\x'): keep it a path.
     return new URL(`/${path.replace(/^[/\\]+/, '')}`, 'http://localhost').href;
   }
-}
-
-function urlEncode(value: unknown, key: string, out: URLSearchParams): URLSearchParams {
-  if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) urlEncode(v, key ? `${key}[${k}]` : k, out);
-  } else if (key) {
-    out.append(key, value === undefined || value === null ? '' : String(value));
-  }
-  return out;
-}
-
-function reencode(req: NodeRequestLike): Buffer {
-  const type = String(req.headers['content-type'] ?? '').toLowerCase();
-  if (type.includes('application/x-www-form-urlencoded')) return Buffer.from(urlEncode(req.body, '', new URLSearchParams()).toString());
-  return Buffer.from(JSON.stringify(req.body));
 }
 
 async function readStream(req: NodeRequestLike, limit: number): Promise<Buffer> {
@@ -124,23 +112,41 @@ async function readStream(req: NodeRequestLike, limit: number): Promise<Buffer> 
   });
 }
 
-async function readBody(req: NodeRequestLike, opts: ToWebRequestOptions): Promise<BodyBytes> {
-  if (Buffer.isBuffer(req.rawBody)) return { bytes: req.rawBody, decoded: true };
-  if (Buffer.isBuffer(req.body)) return { bytes: req.body, decoded: true };
-  if (typeof req.body === 'string') return { bytes: Buffer.from(req.body), decoded: true };
-  const consumed = req.readableEnded || (req as { readableDidRead?: boolean }).readableDidRead === true;
-  if (!consumed) return { bytes: await readStream(req, opts.maxBodyBytes ?? DEFAULT_MAX_BODY), decoded: false };
-  if (req.body !== undefined) {
-    opts.onBodyReencoded?.();
-    return { bytes: reencode(req), decoded: true };
+/** A body declared larger than `limit` by an uncompressed request: refused before anything else. */
+function checkDeclaredLength(req: NodeRequestLike, limit: number): void {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const declared = Number(req.headers['content-length']);
+  if (encoding === 'identity' && Number.isFinite(declared) && declared > limit) {
+    if (!req.readableEnded) req.resume();
+    throw new PayloadTooLargeError(declared, limit, 'webhook request body');
   }
-  return { bytes: null, decoded: false };
+}
+
+async function readBody(req: NodeRequestLike, opts: ToWebRequestOptions): Promise<BodyBytes> {
+  const limit = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  checkDeclaredLength(req, limit);
+  const got = parsedBody(req);
+  switch (got.kind) {
+    case 'bytes':
+      return { bytes: got.bytes, decoded: true };
+    case 'empty':
+      return { bytes: null, decoded: false };
+    case 'unread':
+      return { bytes: await readStream(req, limit), decoded: false };
+    case 'lost':
+      throw new WebhookBodyUnavailableError(NEST_BODY_CONSUMED);
+  }
 }
 
 /**
  * Converts a Node/Express request into a Web `Request`: same method, full URL
  * (`req.protocol`, `Host`, `req.originalUrl`), all headers and the body bytes
- * (from `req.rawBody`, a raw/text parser's `req.body`, or the unread stream).
+ * (from `req.rawBody`, a raw parser's `req.body`, a text parser's string when
+ * it round-trips exactly, or the unread stream).
+ *
+ * @throws WebhookBodyUnavailableError when a parser consumed the body without
+ *   keeping its bytes (an app without `rawBody: true`): nothing is delivered.
+ * @throws PayloadTooLargeError for a body over `maxBodyBytes`.
  */
 export async function toWebRequest(req: NodeRequestLike, opts: ToWebRequestOptions = {}): Promise<Request> {
   const method = (req.method ?? 'GET').toUpperCase();

@@ -19,7 +19,7 @@ import { WorkflowService } from './service.js';
  *   are closed after the HTTP server;
  * - registers the webhook route `ALL /.well-known/workflow/v1/webhook/:token`
  *   ({@link WorkflowWebhookController}; Express platform; create the app with
- *   `{ rawBody: true }`).
+ *   `{ rawBody: true }`, or JSON and form webhooks are refused with a 500).
  *
  * @example
  * ```ts
