@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
+import { checkRedis as checkRedisReachable, RedisUnavailableError } from 'workflow-redis/api';
 
 /** A start-up failure of the demo; its message is the whole explanation. */
 export class DemoStartError extends Error {
@@ -98,50 +98,18 @@ export async function holdPort(port: number): Promise<HeldPort> {
   return { server, port: (server.address() as AddressInfo).port, serve: (h) => void (handler = h) };
 }
 
-/** Why a connection failed, in a few words: the socket error code or the Redis reply. */
-function reasonOf(err: unknown): string {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === 'string') return code;
-  return String((err as Error | undefined)?.message ?? err).split('\n')[0]!.slice(0, 120);
-}
-
 /**
  * Fails within `timeoutMs` (plus a little) unless the Redis at `url` answers
- * PING: one attempt, no retries, no error events left unhandled.
+ * PING (the library's own check: one attempt, no retries, no stack traces).
  */
 export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
-  const fail = (reason: string) =>
-    new DemoStartError(
+  try {
+    await checkRedisReachable(url, { timeoutMs });
+  } catch (err) {
+    const reason = RedisUnavailableError.is(err) ? err.reason : (err as Error).message;
+    throw new DemoStartError(
       `Cannot reach Redis at ${safeRedisUrl(url)} (${reason}). Start that Redis or fix REDIS_URL; ` +
         'without REDIS_URL the demo starts its own redis-server.',
     );
-  let client: Redis;
-  try {
-    client = new Redis(url, {
-      lazyConnect: true,
-      connectTimeout: timeoutMs,
-      commandTimeout: timeoutMs,
-      maxRetriesPerRequest: 1,
-      enableOfflineQueue: false,
-      retryStrategy: () => null,
-      connectionName: 'workflow-redis-demo-check',
-    });
-  } catch (err) {
-    throw fail(reasonOf(err));
-  }
-  let socketError: unknown;
-  client.on('error', (err: unknown) => (socketError ??= err));
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    await Promise.race([client.connect().then(() => client.ping()), deadline]);
-  } catch (err) {
-    // connect() rejects with "Connection is closed"; the socket's own error says why.
-    throw fail(reasonOf(socketError ?? err));
-  } finally {
-    clearTimeout(timer);
-    client.disconnect();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Runs the CLI as a child process, from source:
- * `node --conditions=workflow-redis-source --import tsx lib/cli/main.ts ...`.
+ * `node --import tsx lib/cli/main.ts ...`.
  * `runCli` waits for the exit; `spawnCli` returns a handle for long-running
  * commands (the worker) that is killed by PID in `killAll()`. Not a spec file.
  */
@@ -48,7 +48,7 @@ function childEnv(extra: CliOptions['env'] = {}): NodeJS.ProcessEnv {
 }
 
 function launch(args: string[], opts: CliOptions): ChildProcess {
-  return spawn(process.execPath, ['--conditions=workflow-redis-source', '--import', 'tsx', MAIN, ...args], {
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     cwd: ROOT,
     env: childEnv(opts.env),
     stdio: ['pipe', 'pipe', 'pipe'],

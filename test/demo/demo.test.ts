@@ -36,7 +36,7 @@ interface Demo {
 /** Runs the demo from its sources under tsx (what `npm start` does), or a compiled `entry` under plain node. */
 function demo(env: Record<string, string | undefined>, timeoutMs = 30_000, entry?: string): Demo {
   const started = Date.now();
-  const args = entry ? [entry] : ['--conditions=workflow-redis-source', '--import', 'tsx', 'scripts/demo.ts'];
+  const args = entry ? [entry] : ['--import', 'tsx', 'scripts/demo.ts'];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, REDIS_URL: undefined, PUBLIC_URL: undefined, DEMO_WORKER: undefined, ...env },
@@ -115,13 +115,15 @@ describe('demo: start-up failures and the DEMO_WORKER switch (process)', functio
     const silentPort = await listen(silent, 0, '127.0.0.1');
     try {
       const refused = `redis://127.0.0.1:${await freePort()}`;
-      for (const [url, reason] of [[refused, 'ECONNREFUSED'], [`redis://127.0.0.1:${silentPort}`, 'no answer within 3000 ms']] as const) {
+      for (const [url, reason] of [[refused, /ECONNREFUSED/], [`redis://127.0.0.1:${silentPort}`, /no answer/]] as const) {
         const run = await demo({ PORT: '0', REDIS_URL: url, DEMO_DATA_DIR: dataDir }).exited;
         expect(run.code, run.stderr).to.equal(1);
         expect(run.msAfterCheck, 'from the check to exit').to.be.a('number').below(5000);
-        expect(run.stderr.trim().split('\n'), 'one line, no stack').to.deep.equal([
-          `Cannot reach Redis at ${url} (${reason}). Start that Redis or fix REDIS_URL; without REDIS_URL the demo starts its own redis-server.`,
-        ]);
+        const lines = run.stderr.trim().split('\n');
+        expect(lines, 'one line, no stack').to.have.length(1);
+        const [, said] = /^Cannot reach Redis at (?:\S+) \((.+)\)\. Start that Redis or fix REDIS_URL; without REDIS_URL the demo starts its own redis-server\.$/.exec(lines[0]!) ?? [];
+        expect(lines[0], 'names the address').to.include(`Cannot reach Redis at ${url} (`);
+        expect(said, lines[0]).to.match(reason);
       }
       expect(readdirSync(dataDir), 'no redis-server was launched').to.deep.equal([]);
     } finally {

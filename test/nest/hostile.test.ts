@@ -130,7 +130,7 @@ describe('nest: hostile HTTP on the webhook route (generated corpus)', function 
     }
     await settledStore();
     await closeWorkflowClient();
-    app = spawn(process.execPath, ['--conditions=workflow-redis-source', '--import', 'tsx', 'test/nest/_hostile-app.ts', redis.url, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+    app = spawn(process.execPath, ['--import', 'tsx', 'test/nest/_hostile-app.ts', redis.url, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
     exited = new Promise((resolve) => app.once('exit', resolve));
     let buffered = '';
     app.stdout!.on('data', (d: Buffer) => {

@@ -49,7 +49,7 @@ export class WorkerPool {
     const childEnv: NodeJS.ProcessEnv = { ...process.env };
     for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = String(v);
     childEnv.REDIS_URL_FOR_STEPS ??= env.REDIS_URL;
-    const proc = spawn(process.execPath, ['--conditions=workflow-redis-source', '--import', 'tsx', WORKER_MAIN], {
+    const proc = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
       cwd: ROOT,
       env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

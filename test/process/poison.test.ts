@@ -48,7 +48,7 @@ interface PoisonWorker {
 }
 
 async function spawnWorker(env: Record<string, string>): Promise<PoisonWorker> {
-  const proc = spawn(process.execPath, ['--conditions=workflow-redis-source', '--import', 'tsx', POISON_WORKER], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', POISON_WORKER], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

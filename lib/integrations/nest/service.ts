@@ -43,15 +43,9 @@ export class WorkflowService implements OnModuleInit, BeforeApplicationShutdown,
 
   /** Created by Nest with the module's options; configures the runtime API. */
   constructor(private readonly options: WorkflowModuleOptions) {
-    configure({
-      connection: options.connection,
-      prefix: options.prefix,
-      maxPayloadBytes: options.maxPayloadBytes,
-      maxPayloadDepth: options.maxPayloadDepth,
-      logger: options.logger,
-      publicUrl: options.publicUrl,
-      retention: options.retention,
-    });
+    // Everything but the module's own settings is the runtime configuration (a new configure() option needs no change here).
+    const { workflows: _workflows, worker: _worker, webhookController: _controller, webhookResponseTimeoutMs: _timeout, ...config } = options;
+    configure(config);
   }
 
   /** The in-process worker, once started (undefined without the `worker` option). */
@@ -75,6 +69,9 @@ export class WorkflowService implements OnModuleInit, BeforeApplicationShutdown,
       connection: this.options.connection,
       prefix: this.options.prefix,
       publicUrl: this.options.publicUrl,
+      // The module's logger settings apply to its worker too, unless the worker options set their own.
+      logger: settings.logger ?? this.options.logger,
+      logLevel: settings.logLevel ?? this.options.logLevel,
     });
     this.logger.log(`Worker ${this.workerInstance.id} started (${this.options.workflows?.length ?? 0} workflows)`);
   }
