@@ -12,7 +12,8 @@ import type { Store } from '../../lib/redis/store.js';
 import type { CommitOp } from '../../lib/redis/store-types.js';
 import { deserialize, serialize } from '../../lib/serialization/codec.js';
 import { foundationSuite, createTestRun, expectNoWrites, rejectionOf } from './helpers.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { RUN_STATUSES } from '../../lib/redis/keys.js';
 
 const stepOps = (n: number): CommitOp[] => [
   { t: 'step_created', c: `step_${n}`, d: serialize({ stepName: 's', input: serialize([n]), mode: 'inline' }), n: 's', m: 'inline', i: serialize([n]) },
@@ -43,6 +44,8 @@ describe('commitReplay: events, cursor, strict commits, lease release, batches',
     expect(reply.own.map((e) => e!.eventId)).to.deep.equal(stored.map((e) => e.eventId));
     expect(reply.own.map((e) => [e!.type, e!.correlationId, e!.createdAt])).to.deep.equal(stored.map((e) => [e.type, e.correlationId, e.createdAt]));
     expect(reply.own.map((e) => JSON.parse(e!.data))).to.deep.equal(stored.map((e) => JSON.parse(e.data)));
+    // Byte for byte, too: the data text the script composed (step_started's attempt) is the text stored.
+    expect(reply.own.map((e) => e!.data)).to.deep.equal(stored.map((e) => e.data));
     // What replay reads from the data of its own step_created/step_started events comes pre-parsed, and agrees.
     expect(reply.own.map((e) => e!.parsed !== undefined)).to.deep.equal([true, true]);
     for (const e of reply.own) expect(deserialize(e!.data)).to.deep.include(e!.parsed as object);
@@ -140,10 +143,34 @@ describe('commitReplay: events, cursor, strict commits, lease release, batches',
   });
 });
 
-describe('Lua return codes', () => {
+describe('Lua and TypeScript constants', () => {
   it('codes.lua and LuaCode (lib/errors/lua-codes.ts) define the same codes', () => {
     const lua = readFileSync(new URL('../../lib/redis/lua/includes/codes.lua', import.meta.url), 'utf8');
     const fromLua = Object.fromEntries([...lua.matchAll(/^local (?:ERR_)?([A-Z_]+) = (-?\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
     expect(fromLua).to.deep.equal({ ...LuaCode });
+  });
+
+  it('the Lua scripts list the run statuses in RUN_STATUSES order (the order of the status index keys)', () => {
+    const dir = new URL('../../lib/redis/lua/', import.meta.url);
+    const runStatus = readFileSync(new URL('includes/runStatus.lua', dir), 'utf8');
+    const list = /^local RUN_STATUSES = \{ ([^}]*) \}$/m.exec(runStatus);
+    expect(list, 'runStatus.lua defines RUN_STATUSES').to.not.equal(null);
+    expect([...list![1]!.matchAll(/'([a-z]+)'/g)].map((m) => m[1])).to.deep.equal([...RUN_STATUSES]);
+    const terminal = /^local TERMINAL = \{ ([^}]*) \}$/m.exec(runStatus);
+    expect([...terminal![1]!.matchAll(/([a-z]+) = true/g)].map((m) => m[1])).to.deep.equal(RUN_STATUSES.filter((s) => s !== 'pending' && s !== 'running'));
+    // Anywhere else a script lists statuses (code or its KEYS header), it lists all of them, in that order
+    // (three or more names in a row, comma-separated; a transition such as 'pending', 'running' names two).
+    const word = `(?:${RUN_STATUSES.join('|')})`;
+    const run = new RegExp(`'?${word}'?(?:,\\s*'?${word}'?){2,}`, 'g');
+    const files = ['', 'includes/'].flatMap((sub) =>
+      readdirSync(new URL(sub || '.', dir)).filter((f) => f.endsWith('.lua')).map((f) => sub + f));
+    let lists = 0;
+    for (const f of files) {
+      for (const m of readFileSync(new URL(f, dir), 'utf8').matchAll(run)) {
+        lists++;
+        expect(m[0].split(',').map((w) => w.trim().replace(/'/g, '')), `${f}: ${m[0]}`).to.deep.equal([...RUN_STATUSES]);
+      }
+    }
+    expect(lists).to.be.greaterThan(3);
   });
 });

@@ -24,12 +24,12 @@
 --- @include "now"
 --- @include "appendEvent"
 --- @include "runStatus"
+--- @include "liveRun"
 
 local runKey, streamKey, leaseKey = KEYS[1], KEYS[2], KEYS[3]
-local r = redis.call('HMGET', runKey, 'status', 'runId', 'startedAt', 'seen', 'workflowName', 'input', 'createdAt')
-local status, runId = r[1], r[2]
-if not status then return { ERR_RUN_NOT_FOUND } end
-if TERMINAL[status] then return { ERR_RUN_EXPIRED, status } end
+local run, err = loadLiveRun(runKey, '', { 'startedAt', 'seen', 'workflowName', 'input', 'createdAt' })
+if not run then return err end
+local status = run.status
 
 local holder = redis.call('GET', leaseKey)
 if holder and holder ~= ARGV[1] then
@@ -38,12 +38,12 @@ end
 redis.call('SET', leaseKey, ARGV[1], 'PX', ARGV[2])
 local epoch = redis.call('HINCRBY', runKey, 'epoch', 1)
 
-local startedAt = r[3]
+local startedAt = run.startedAt
 local started = 0
 if status == 'pending' then
   local now = nowMs()
   appendEvent(streamKey, runKey, 'run_started', '', sjData({}), now)
-  moveRunStatus(runKey, statusKeyMap(4), runId, 'pending', 'running', now, r[7], { startedAt = now })
+  moveRunStatus(runKey, statusKeyMap(4), run.runId, 'pending', 'running', now, run.createdAt, { startedAt = now })
   status, startedAt, started = 'running', now, 1
 end
 -- Load what the replay needs in the same round trip.
@@ -54,8 +54,8 @@ if warm then
   events = redis.call('XRANGE', streamKey, ARGV[4], '+', 'COUNT', tonumber(ARGV[5]) + 1)
   if events[1] and events[1][1] == ARGV[4] then
     table.remove(events, 1)
-    return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', 1, '', events, started }
+    return { OK, epoch, status, startedAt or '', run.seen or '', run.workflowName or '', 1, '', events, started }
   end
 end
 events = redis.call('XRANGE', streamKey, '-', '+', 'COUNT', ARGV[5])
-return { OK, epoch, status, startedAt or '', r[4] or '', r[5] or '', 0, r[6] or '', events, started }
+return { OK, epoch, status, startedAt or '', run.seen or '', run.workflowName or '', 0, run.input or '', events, started }

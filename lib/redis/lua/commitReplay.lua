@@ -17,9 +17,10 @@
   KEYS[13] run resumes   KEYS[14] expiring runs index (retention: see includes/finishRun.lua)
   ARGV[1] epoch ('' = not fenced: store-level callers and tests)
   ARGV[2] ops (JSON array, see lib/redis/store-types.ts CommitOp); an op's wc
-          (worker clock) is stored on its event: step results, and the
-          step_created / step_started of an inline step recorded after it ran
-          (step_started then also takes it as the step's first start time)
+          (worker clock) is stored on its event. Step ops carry one: step
+          results, and the step_created / step_started of an inline step
+          recorded after it ran (step_started then also takes it as the
+          step's first start time)
   ARGV[3] the caller's cursor: last event id it consumed ('' = return no events)
   ARGV[4] run-finished pub/sub channel
   ARGV[5] '1' = strict: refuse (write nothing) when the stream has events after
@@ -29,6 +30,8 @@
   ARGV[7] '' or a new run's start spec: take the lease and append run_started
           first (see includes/startRun.lua; ARGV[1] is then '')
 
+  (includes/commitRun.lua: the commit as a table of these, named)
+
   Returns {0, resultsJSON, events after the cursor (not ours), now, released,
            epoch the start took (0 = no start), run_started id ('' = no start)}
           | {-1} no run | {-2, status} run finished
@@ -37,15 +40,28 @@
                   start spec for a run that is not new (nothing written)
           | {-12} the stream no longer holds the cursor: it lost writes the
                   caller consumed (nothing written; replay from the log)
+  resultsJSON: one result per op (lib/redis/store-types.ts CommitResult):
+    r = 'ok' (id = its event's id; step_started: attempt, startedAt)
+      | 'exists' | 'missing' | 'too_early' (at = the retry / resume time)
+      | 'conflict' (hook_created whose token another run holds: id of the
+        stored hook_conflict, conflictingRunId, d = its data)
+      | 'skipped' (an op after the one that ended the run)
 ]]
 --- @include "codes"
 --- @include "now"
 --- @include "appendEvent"
 --- @include "runStatus"
+--- @include "liveRun"
+--- @include "stepState"
+--- @include "waitState"
 --- @include "releaseRunHooks"
 --- @include "finishRun"
 --- @include "startRun"
 --- @include "commitRun"
 
-return commitRun(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], statusKeyMap(8),
-  ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], nowMs(), KEYS[13], KEYS[14], ARGV[7])
+return commitRun({
+  runKey = KEYS[1], streamKey = KEYS[2], stepsKey = KEYS[3], waitsKey = KEYS[4], runHooksKey = KEYS[5],
+  hooksKey = KEYS[6], leaseKey = KEYS[7], statusKeys = statusKeyMap(8), resumesKey = KEYS[13], expiringKey = KEYS[14],
+  epoch = ARGV[1], opsJson = ARGV[2], cursor = ARGV[3], channel = ARGV[4], strict = ARGV[5], owner = ARGV[6],
+  start = ARGV[7], now = nowMs(),
+})

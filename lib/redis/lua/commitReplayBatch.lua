@@ -11,6 +11,7 @@
   ARGV[1] run-finished pub/sub channel
   then per run i, at 2 + 6i: epoch, ops (JSON), cursor, strict ('1'/''), lease owner to release (''),
   start spec ('' or a new run's, see includes/startRun.lua)
+  (includes/commitRun.lua: each run's commit as a table of these, named)
 
   Returns one reply per run, in order: what commitReplay.lua returns, or
   {-100, message} when that run's commit raised an error.
@@ -19,6 +20,9 @@
 --- @include "now"
 --- @include "appendEvent"
 --- @include "runStatus"
+--- @include "liveRun"
+--- @include "stepState"
+--- @include "waitState"
 --- @include "releaseRunHooks"
 --- @include "finishRun"
 --- @include "startRun"
@@ -30,8 +34,12 @@ local replies = {}
 local n = (#KEYS - 7) / 7
 for i = 0, n - 1 do
   local k, a = 8 + 7 * i, 2 + 6 * i
-  local ok, reply = pcall(commitRun, KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[1], KEYS[k + 5],
-    statusKeys, ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[1], ARGV[a + 3], ARGV[a + 4], now, KEYS[k + 6], KEYS[7], ARGV[a + 5])
+  local ok, reply = pcall(commitRun, {
+    runKey = KEYS[k], streamKey = KEYS[k + 1], stepsKey = KEYS[k + 2], waitsKey = KEYS[k + 3], runHooksKey = KEYS[k + 4],
+    leaseKey = KEYS[k + 5], resumesKey = KEYS[k + 6], hooksKey = KEYS[1], statusKeys = statusKeys, expiringKey = KEYS[7],
+    epoch = ARGV[a], opsJson = ARGV[a + 1], cursor = ARGV[a + 2], strict = ARGV[a + 3], owner = ARGV[a + 4],
+    start = ARGV[a + 5], channel = ARGV[1], now = now,
+  })
   if not ok then reply = { ERR_SCRIPT, tostring(reply) }
   elseif type(reply) == 'table' and reply.err then reply = { ERR_SCRIPT, reply.err } end
   replies[i + 1] = reply

@@ -5,7 +5,7 @@
   (another status, another workflow) are dropped.
 
   KEYS[1] expiring runs index   KEYS[2] all runs index
-  KEYS[3..7] status indexes (pending, running, completed, failed, cancelled)
+  KEYS[3..7] status indexes in RUN_STATUSES order (pending, running, completed, failed, cancelled)
   ARGV[1] run hash template     ARGV[2] workflow index template (keys.ts runTemplates)
   ARGV[3] most runs to drop in this call
 
@@ -13,8 +13,7 @@
 ]]
 --- @include "now"
 --- @include "fillTemplate"
-
-local STATUSES = { 'pending', 'running', 'completed', 'failed', 'cancelled' }
+--- @include "runStatus"
 
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs(), 'LIMIT', 0, tonumber(ARGV[3]))
 for _, member in ipairs(due) do
@@ -27,7 +26,7 @@ for _, member in ipairs(due) do
     if workflowName ~= '' then redis.call('ZREM', fillTemplate(ARGV[2], workflowName), runId) end
   else
     -- The id names a new run now: drop only the old run's entries the new one does not share.
-    for i, status in ipairs(STATUSES) do
+    for i, status in ipairs(RUN_STATUSES) do
       if status ~= live[1] then redis.call('ZREM', KEYS[2 + i], runId) end
     end
     if workflowName ~= '' and workflowName ~= live[2] then redis.call('ZREM', fillTemplate(ARGV[2], workflowName), runId) end

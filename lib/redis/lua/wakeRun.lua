@@ -12,9 +12,9 @@
 --- @include "codes"
 --- @include "now"
 --- @include "runStatus"
+--- @include "liveRun"
 --- @include "enqueueReplay"
 
-local r = redis.call('HMGET', KEYS[1], 'status', 'runId')
-if not r[1] then return { ERR_RUN_NOT_FOUND } end
-if TERMINAL[r[1]] then return { ERR_RUN_EXPIRED, r[1] } end
-return { OK, enqueueReplay(r[2], nowMs()) }
+local run, err = loadLiveRun(KEYS[1])
+if not run then return err end
+return { OK, enqueueReplay(run.runId, nowMs()) }

@@ -1,26 +1,39 @@
 -- One run's commit (commitReplay.lua, commitReplayBatch.lua): see commitReplay.lua
--- for the ops, the cursor, strict and the lease release. Returns the reply
--- table {0, resultsJSON, unseen, now, released, startEpoch, startEventId} or
--- {errorCode, ...}. start: '' or a new run's start spec (includes/startRun.lua).
-local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hooksKey, leaseKey, statusKeys,
-                         epoch, opsJson, cursor, channel, strict, owner, now, resumesKey, expiringKey, start)
+-- for the ops, the cursor, strict and the lease release.
+-- Needs includes/codes, now, appendEvent, runStatus, liveRun, stepState,
+-- waitState, releaseRunHooks, finishRun and startRun.
+-- req: the commit, as the calling script reads it from its KEYS and ARGV:
+--   keys: runKey, streamKey, stepsKey, waitsKey, runHooksKey, hooksKey (token
+--         hash), leaseKey, resumesKey, expiringKey (expiring runs index),
+--         statusKeys (status -> index key, runStatus.lua statusKeyMap)
+--   epoch    '' = not fenced, else the epoch the caller holds
+--   opsJson  the ops (JSON array, lib/redis/store-types.ts CommitOp)
+--   cursor   last event id the caller consumed ('' = return no events)
+--   channel  run-finished pub/sub channel
+--   strict   '1' = refuse when the stream has events after the cursor
+--   owner    lease owner to release after the commit ('' = keep the lease)
+--   start    '' or a new run's start spec (includes/startRun.lua)
+--   now      server time of the commit (ms)
+-- Returns the reply table {0, resultsJSON, unseen, now, released, startEpoch,
+-- startEventId} or {errorCode, ...}.
+local function commitRun(req)
+  local runKey, streamKey, stepsKey, waitsKey = req.runKey, req.streamKey, req.stepsKey, req.waitsKey
+  local runHooksKey, hooksKey, leaseKey, statusKeys = req.runHooksKey, req.hooksKey, req.leaseKey, req.statusKeys
+  local cursor, owner, now = req.cursor, req.owner, req.now
   local startEpoch, startId = 0, ''
   -- begun: this commit starts a new run (see includes/startRun.lua); its steps,
   -- hooks and waits hashes are empty then, so they need not be read.
   local begun, status, runId, known
-  if start and start ~= '' then
+  if req.start and req.start ~= '' then
     local err
-    begun, err = startRun(runKey, streamKey, leaseKey, start, now)
+    begun, err = startRun(runKey, streamKey, leaseKey, req.start, now)
     if err then return err end
-    startEpoch, startId, epoch = begun.epoch, begun.id, tostring(begun.epoch)
+    startEpoch, startId = begun.epoch, begun.id
     status, runId, known = 'pending', begun.runId, begun.known
   else
-    local r = redis.call('HMGET', runKey, 'status', 'runId', 'epoch', 'createdAt', 'retainMs', 'workflowName', 'idem')
-    status, runId = r[1], r[2]
-    if not status then return { ERR_RUN_NOT_FOUND } end
-    if epoch ~= '' and r[3] ~= epoch then return { ERR_FENCED } end
-    if TERMINAL[status] then return { ERR_RUN_EXPIRED, status } end
-    known = { createdAt = r[4], retainMs = r[5], workflowName = r[6], idem = r[7] }
+    local run, err = loadLiveRun(runKey, req.epoch, KNOWN_RUN_FIELDS)
+    if not run then return err end
+    status, runId, known = run.status, run.runId, run
   end
   -- A started run's move to running waits for the end of the commit: a run
   -- that one commit starts and ends goes from pending to its end directly.
@@ -42,9 +55,9 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
     if not unseen[1] or unseen[1][1] ~= cursor then return { ERR_LOG_REWOUND } end
     table.remove(unseen, 1)
   end
-  if strict == '1' and #unseen > 0 then return { ERR_STALE } end
+  if req.strict == '1' and #unseen > 0 then return { ERR_STALE } end
 
-  local ops = cjson.decode(opsJson)
+  local ops = cjson.decode(req.opsJson)
   local results = {}
   local finished = false
 
@@ -79,6 +92,14 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
     dirty = {}
   end
 
+  -- The event of an applied op: its type, correlation id and data (data: the
+  -- op's own d unless the script composed it; eventType: unless it differs
+  -- from the op's), with the op's wc (the worker's clock; step ops carry one).
+  -- lib/redis/store.ts ownEvent rebuilds the same event from the op and its result.
+  local function appendOp(op, data, eventType)
+    return appendEvent(streamKey, runKey, eventType or op.t, op.c, data or op.d, now, op.wc)
+  end
+
   for i, op in ipairs(ops) do
     local t, c = op.t, op.c
     local res = { r = 'ok' }
@@ -87,34 +108,34 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
     elseif t == 'step_created' then
       if written[c] or (not begun and redis.call('HEXISTS', stepsKey, c) == 1) then res.r = 'exists'
       else
-        putStep(c, { n = op.n, s = 'pending', a = 0, m = op.m or 'queue', i = op.i })
+        putStep(c, newStep(op.n, op.m, op.i))
         -- op.wc: an inline step recorded after it ran carries the worker's clock at its start
-        res.id = appendEvent(streamKey, runKey, t, c, op.d, now, op.wc)
+        res.id = appendOp(op)
       end
     elseif t == 'step_started' then
       local st = getStep(c)
       if not st then res.r = 'missing'
-      elseif st.s == 'completed' or st.s == 'failed' then res.r = 'exists'
-      elseif st.ra and st.ra > now then res.r = 'too_early'; res.at = st.ra
       else
-        st.a = st.a + 1; st.s = 'running'; st.ra = nil
-        if not st.st then st.st = op.wc or now end
-        if op.m then st.m = op.m end
-        putStep(c, st)
-        res.id = appendEvent(streamKey, runKey, t, c, '{"json":{"attempt":' .. st.a .. '}}', now, op.wc)
-        res.attempt = st.a; res.startedAt = st.st
+        local refused, at = beginAttempt(st, now, op.wc)
+        if refused then res.r = refused; res.at = at
+        else
+          if op.m then st.m = op.m end
+          putStep(c, st)
+          res.id = appendOp(op, sjData({ attempt = st.a }))
+          res.attempt = st.a; res.startedAt = st.st
+        end
       end
     elseif t == 'step_completed' or t == 'step_failed' or t == 'step_retrying' then
       local st = getStep(c)
       if not st then res.r = 'missing'
-      elseif st.s == 'completed' or st.s == 'failed' then res.r = 'exists'
       else
-        if t == 'step_completed' then st.s = 'completed'
-        elseif t == 'step_failed' then st.s = 'failed'
-        else st.s = 'pending'; st.ra = op.ra end
-        putStep(c, st)
-        -- op.wc: the workflow clock at this result, chosen by the worker (see Execution.feed)
-        res.id = appendEvent(streamKey, runKey, t, c, op.d, now, op.wc)
+        local refused = settleStep(st, t, op.ra)
+        if refused then res.r = refused
+        else
+          putStep(c, st)
+          -- op.wc: the workflow clock at this result, chosen by the worker (see Execution.feed)
+          res.id = appendOp(op)
+        end
       end
     elseif t == 'hook_created' then
       madeHooks = true
@@ -127,14 +148,14 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
           redis.call('HSET', runHooksKey, c, cjson.encode({ t = op.tk, s = 'conflict' }))
           res.r = 'conflict'; res.conflictingRunId = h.runId
           res.d = sjData({ token = op.tk, conflictingRunId = h.runId })
-          res.id = appendEvent(streamKey, runKey, 'hook_conflict', c, res.d, now)
+          res.id = appendOp(op, res.d, 'hook_conflict')
         else
           local rec = { runId = runId, hookId = c, token = op.tk, createdAt = now, isWebhook = op.wh == true }
           if op.md then rec.metadata = op.md end
           if op.rw then rec.respondWith = op.rw end
           redis.call('HSET', hooksKey, op.tk, cjson.encode(rec))
           redis.call('HSET', runHooksKey, c, cjson.encode({ t = op.tk, s = 'live' }))
-          res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+          res.id = appendOp(op)
         end
       end
     elseif t == 'hook_disposed' then
@@ -146,24 +167,25 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
         if rec and cjson.decode(rec).runId == runId then redis.call('HDEL', hooksKey, own.t) end
         own.s = 'disposed'
         redis.call('HSET', runHooksKey, c, cjson.encode(own))
-        res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+        res.id = appendOp(op)
       end
     elseif t == 'wait_created' then
       madeWaits = true
       if redis.call('HEXISTS', waitsKey, c) == 1 then res.r = 'exists'
       else
-        redis.call('HSET', waitsKey, c, cjson.encode({ s = 'waiting', at = op.at }))
-        res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+        redis.call('HSET', waitsKey, c, cjson.encode(newWait(op.at)))
+        res.id = appendOp(op)
       end
     elseif t == 'wait_completed' then
       local w = getJson(waitsKey, c)
       if not w then res.r = 'missing'
-      elseif w.s ~= 'waiting' then res.r = 'exists'
-      elseif w.at > now then res.r = 'too_early'; res.at = w.at
       else
-        w.s = 'completed'
-        redis.call('HSET', waitsKey, c, cjson.encode(w))
-        res.id = appendEvent(streamKey, runKey, t, c, op.d, now)
+        local refused, at = completeWait(w, now)
+        if refused then res.r = refused; res.at = at
+        else
+          redis.call('HSET', waitsKey, c, cjson.encode(w))
+          res.id = appendOp(op)
+        end
       end
     elseif t == 'run_completed' or t == 'run_failed' then
       local to = 'completed'
@@ -174,8 +196,9 @@ local function commitRun(runKey, streamKey, stepsKey, waitsKey, runHooksKey, hoo
         fields.startedAt = begun.startedAt
         known.noHooks, known.noWaits = not madeHooks, not madeWaits
       end
+      -- (finishRun appends the op's event, as cancelRun.lua's run_cancelled)
       res.id = finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, status, to,
-        t, op.d, fields, channel, now, { steps = stepsKey, resumes = resumesKey, expiring = expiringKey }, known)
+        t, op.d, fields, req.channel, now, { steps = stepsKey, resumes = req.resumesKey, expiring = req.expiringKey }, known)
       finished = true
     else
       flushSteps() -- what the ops before this one appended keeps its step states

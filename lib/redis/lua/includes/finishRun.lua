@@ -7,6 +7,9 @@
 -- known (optional): run hash fields the caller read already { createdAt,
 -- retainMs, workflowName, idem }, and noHooks / noWaits when the caller knows
 -- the run has none (a run started and ended by one commit that made none).
+-- KNOWN_RUN_FIELDS: the run hash fields `known` holds (includes/liveRun.lua
+-- loadLiveRun reads them as its extra fields; its run table serves as known).
+local KNOWN_RUN_FIELDS = { 'createdAt', 'retainMs', 'workflowName', 'idem' }
 local function finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, from, to,
                          eventType, data, fields, channel, now, retain, known)
   local id = appendEvent(streamKey, runKey, eventType, '', data, now)

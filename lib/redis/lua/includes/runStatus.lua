@@ -1,11 +1,16 @@
 -- Run status helpers. statusKeys maps a status to its index key; the indexes
 -- are sorted sets scored by the run's creation time.
+
+-- The statuses in the order of the TypeScript RUN_STATUSES, which is the order
+-- the status index keys come in (Keyspace.statusKeys); test/foundation/commit.test.ts
+-- holds every list of statuses in the scripts to it.
+local RUN_STATUSES = { 'pending', 'running', 'completed', 'failed', 'cancelled' }
 local TERMINAL = { completed = true, failed = true, cancelled = true }
 
+-- The status index keys, given in RUN_STATUSES order from KEYS[firstIndex].
 local function statusKeyMap(firstIndex)
-  local names = { 'pending', 'running', 'completed', 'failed', 'cancelled' }
   local m = {}
-  for i, name in ipairs(names) do m[name] = KEYS[firstIndex + i - 1] end
+  for i, name in ipairs(RUN_STATUSES) do m[name] = KEYS[firstIndex + i - 1] end
   return m
 end
 

@@ -10,19 +10,18 @@
 -- This bumps the epoch and appends run_started; commitRun then moves the run
 -- to running (or straight to its end) and sets the lease (or not at all, when
 -- the same commit releases it), once it knows what the commit did.
+-- Needs includes/liveRun.lua and includes/finishRun.lua (KNOWN_RUN_FIELDS).
 -- Returns the start { epoch, id, startedAt, ttl, owner, runId, known = run
 -- hash fields for finishRun } | nil, error reply table.
 local function startRun(runKey, streamKey, leaseKey, spec, now)
   local ttl, startedAt, owner = string.match(spec, '^(%d+):(%d+):(.+)$')
   if not owner then return nil, { ERR_SCRIPT, 'malformed start spec' } end
-  local r = redis.call('HMGET', runKey, 'status', 'runId', 'epoch', 'createdAt', 'retainMs', 'workflowName', 'idem')
-  if not r[1] then return nil, { ERR_RUN_NOT_FOUND } end
-  if TERMINAL[r[1]] then return nil, { ERR_RUN_EXPIRED, r[1] } end
-  if r[1] ~= 'pending' or r[3] ~= '0' or redis.call('EXISTS', leaseKey) == 1 or redis.call('XLEN', streamKey) ~= 1 then
+  local run, err = loadLiveRun(runKey, '', KNOWN_RUN_FIELDS)
+  if not run then return nil, err end
+  if run.status ~= 'pending' or run.epoch ~= '0' or redis.call('EXISTS', leaseKey) == 1 or redis.call('XLEN', streamKey) ~= 1 then
     return nil, { ERR_STALE }
   end
   local epoch = redis.call('HINCRBY', runKey, 'epoch', 1)
   local id = appendEvent(streamKey, runKey, 'run_started', '', sjData({}), now, startedAt)
-  return { epoch = epoch, id = id, startedAt = startedAt, ttl = ttl, owner = owner, runId = r[2],
-    known = { createdAt = r[4], retainMs = r[5], workflowName = r[6], idem = r[7] } }, nil
+  return { epoch = epoch, id = id, startedAt = startedAt, ttl = ttl, owner = owner, runId = run.runId, known = run }, nil
 end
