@@ -23,7 +23,7 @@ export { getRun, Run } from './runtime/run.js';
 export type { RunInfo, WorkflowEvent } from './runtime/run.js';
 export { listRuns } from './runtime/list-runs.js';
 export type { ListRunsOptions, RunPage } from './runtime/list-runs.js';
-export type { RunStatus } from './redis/keys.js';
+export type { RunStatus } from './domain/run-status.js';
 export {
   WorkflowError,
   HookNotFoundError,

@@ -3,12 +3,9 @@
  * a fast reachability check of Redis, the runtime API configured on a
  * connection that gives up quickly, and the expected-error type.
  */
-import { Redis } from 'ioredis';
+import { prefixProblem } from '../domain/prefix.js';
 import { RedisUnavailableError } from '../errors/errors.js';
-import { configure, closeWorkflowClient, getStore } from '../runtime/config.js';
-import { describeConnection } from '../redis/connection.js';
-import { checkRedis as checkRedisReachable } from '../redis/ready.js';
-import { isValidPrefix } from '../redis/keys.js';
+import { checkRedis as checkRedisReachable, configureFailFast, describeConnection } from '../runtime/connect.js';
 
 /** Redis used when neither `--redis` nor `REDIS_URL` is given. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -42,9 +39,8 @@ export function resolveGlobals(raw: { redis?: string; prefix?: string }): Global
   if (!/^rediss?:\/\/\S*$/.test(redis)) {
     throw new CliError(`Invalid Redis URL ${JSON.stringify(safeUrl(redis))}: use redis://host:port (or rediss:// for TLS).`);
   }
-  if (!isValidPrefix(prefix)) {
-    throw new CliError(`Invalid prefix ${JSON.stringify(prefix)}: use 1-64 letters, digits, '_', '.', ':' or '-' (no braces).`);
-  }
+  const badPrefix = prefixProblem(prefix);
+  if (badPrefix) throw new CliError(badPrefix);
   return { redis, prefix };
 }
 
@@ -94,27 +90,11 @@ function reasonOf(err: unknown): string {
  */
 export async function connectApi(g: GlobalOptions): Promise<() => Promise<void>> {
   await checkRedis(g.redis);
-  const client = new Redis(g.redis, {
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    maxRetriesPerRequest: 1,
-    retryStrategy: (times) => (times > 2 ? null : 200 * times),
-    connectionName: 'workflow-redis-cli',
-  });
-  client.on('error', () => undefined);
-  // configure() duplicates the instance (same options) and owns the duplicate.
-  configure({ connection: client, prefix: g.prefix });
   try {
-    // Open the store now, and keep connection errors of its client off stderr: they surface as command errors.
-    (await getStore()).client.on('error', () => undefined);
+    return await configureFailFast({ url: g.redis, prefix: g.prefix, connectTimeoutMs: CONNECT_TIMEOUT_MS, connectionName: 'workflow-redis-cli' });
   } catch (err) {
-    await closeWorkflowClient().catch(() => undefined);
-    client.disconnect();
     throw isConnectionError(err) ? new CliError(unreachableMessage(g.redis, reasonOf(err))) : err;
   }
-  return async () => {
-    await closeWorkflowClient().catch(() => undefined);
-    client.disconnect();
-  };
 }
 
 /**

@@ -7,6 +7,8 @@
  * Every key of a prefix carries the same hash tag (`{wf}`), so every multi-key
  * script is valid on Redis Cluster; the BullMQ queues use the tag as their prefix.
  */
+import { RUN_STATUSES, type RunStatus } from '../domain/run-status.js';
+import { prefixProblem } from '../domain/prefix.js';
 
 /** Placeholder that stands for a run id inside a key template. Run ids never contain NUL. */
 export const RUN_ID_SLOT = '\u0000';
@@ -14,24 +16,10 @@ export const RUN_ID_SLOT = '\u0000';
 /** Names of the BullMQ queues (inside the tagged prefix). */
 export const QUEUE_NAMES = { workflows: 'workflows', steps: 'steps' } as const;
 
-/** Run statuses, mirrored by the run hash and the status indexes. */
-export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-const PREFIX_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
-
-/** Checks a key prefix: letters, digits and `_ . : -`, no braces (the tag is added here). */
-export function isValidPrefix(prefix: unknown): prefix is string {
-  return typeof prefix === 'string' && PREFIX_RE.test(prefix);
-}
-
 /** Builds every key of one prefix. */
 export function createKeyspace(prefix = 'wf') {
-  if (!isValidPrefix(prefix)) {
-    throw new TypeError(
-      `Invalid key prefix ${JSON.stringify(prefix)}: use 1-64 letters, digits, '_', '.', ':' or '-' (no braces; the hash tag is added for you).`,
-    );
-  }
+  const problem = prefixProblem(prefix);
+  if (problem) throw new TypeError(problem);
   const tag = `{${prefix}}`;
   const k = (...parts: string[]) => `${tag}:${parts.join(':')}`;
   // Per-run keys are built several times per transition: plain concatenation, no array.

@@ -1,5 +1,5 @@
 /** Types shared by the store, the runtime API and the replay engine. */
-import type { RunStatus } from './keys.js';
+import type { RunStatus } from '../domain/run-status.js';
 
 /** Event types: the official vocabulary (see SPEC §3). */
 export type EventType =

@@ -1,12 +1,53 @@
 /**
  * The current workflow execution and the current step are found through
  * AsyncLocalStorage, so workflow and step code stay plain async functions.
+ *
+ * Workflow-side code sees the execution only as a {@link WorkflowHandle}: the
+ * few members the authoring API and the determinism patches use, not the
+ * engine's state (its feed, intents or cursor). Declaring the handle here,
+ * rather than importing the Execution class, also keeps this module below
+ * execution.ts in the import graph (no import circle, type-only ones included).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Execution } from './execution.js';
+import type { HookCall } from './calls.js';
+
+/** What `createHook()` and `createWebhook()` ask of the execution. */
+export interface HookRequest {
+  /** A custom token; a token recorded in the log wins over it (a change is a divergence). */
+  token?: string;
+  /** Mints a new token when neither a custom nor a recorded one exists. */
+  newToken: () => string;
+  /** Serialised hook metadata. */
+  metadata?: string;
+  isWebhook: boolean;
+  /** Webhook response mode: 'manual', a stored Response (superjson), or none (202). */
+  respondWith?: string;
+  /** Resolves the response mode asynchronously (a static Response). */
+  respondWithAsync?: () => Promise<string>;
+}
+
+/** The running workflow execution, as workflow-side code sees it (implemented by the replay engine's Execution). */
+export interface WorkflowHandle {
+  readonly runId: string;
+  readonly workflowName: string;
+  /** When the run started (ms since the epoch). */
+  readonly startedAt: number;
+  /** Base URL for webhook URLs. */
+  readonly publicUrl: string;
+  /** Workflow clock (Date.now() inside the workflow). */
+  now(): number;
+  /** Workflow PRNG (Math.random() inside the workflow). */
+  random(): number;
+  /** A step call from workflow code. */
+  callStep(stepName: string, args: unknown[], maxRetries: number): Promise<unknown>;
+  /** A hook created by workflow code. */
+  createHook(opts: HookRequest): HookCall;
+  /** A sleep until `resumeAt` (ms since the epoch; a recorded value wins on replay). */
+  sleep(resumeAt: number): Promise<void>;
+}
 
 /** Set while workflow code runs (and in every continuation of it). */
-export const workflowStorage = new AsyncLocalStorage<Execution>();
+export const workflowStorage = new AsyncLocalStorage<WorkflowHandle>();
 
 /** What `getStepMetadata()` returns inside a step. */
 export interface StepMetadata {
@@ -32,6 +73,6 @@ export interface WorkflowMetadata {
 export const stepStorage = new AsyncLocalStorage<{ step: StepMetadata; workflow: WorkflowMetadata }>();
 
 /** The execution of the workflow code running now, if any. */
-export function currentExecution(): Execution | undefined {
+export function currentExecution(): WorkflowHandle | undefined {
   return workflowStorage.getStore();
 }

@@ -15,7 +15,7 @@ import { NondeterminismError, SerializationError } from '../errors/errors.js';
 import type { CommitOp, StoredEvent } from '../redis/store-types.js';
 import { serialize } from '../serialization/codec.js';
 import { Call, HookCall, StepCall, WaitCall } from './calls.js';
-import { workflowStorage } from './context.js';
+import { workflowStorage, type WorkflowHandle } from './context.js';
 import { seededRandom } from './determinism.js';
 import { compareEventIds } from './event-ids.js';
 
@@ -47,7 +47,7 @@ export interface ExecutionInit {
   publicUrl: string;
 }
 
-export class Execution {
+export class Execution implements WorkflowHandle {
   readonly runId: string;
   readonly workflowName: string;
   readonly startedAt: number;

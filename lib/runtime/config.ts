@@ -2,13 +2,14 @@
  * Process-wide configuration of the runtime API (`configure`) and the lazily
  * opened store it uses.
  */
+import type { Queue } from 'bullmq';
 import ms from 'ms';
+import { prefixProblem } from '../domain/prefix.js';
 import { InvalidArgumentError, RedisUnavailableError } from '../errors/errors.js';
 import { checkLogger, checkLogLevel, resolveLogger, type LoggerOption, type LogLevelSetting } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import { openConnection, type ConnectionInput } from '../redis/connection.js';
 import { connectTimeoutProblem, DEFAULT_CONNECT_TIMEOUT_MS, waitUntilReady } from '../redis/ready.js';
-import { isValidPrefix } from '../redis/keys.js';
 import { DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT } from '../serialization/codec.js';
 import { Store } from '../redis/store.js';
 import { RunWatcher } from './run-watcher.js';
@@ -88,11 +89,8 @@ const DEFAULTS = { prefix: 'wf', maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, max
 let runtime: Runtime = { config: { ...DEFAULTS }, ownsClient: true };
 
 function checkConfig(cfg: WorkflowConfig): void {
-  if (cfg.prefix !== undefined && !isValidPrefix(cfg.prefix)) {
-    throw new InvalidArgumentError(
-      `Invalid prefix ${JSON.stringify(cfg.prefix)}: use 1-64 letters, digits, '_', '.', ':' or '-' (no braces).`,
-    );
-  }
+  const badPrefix = cfg.prefix === undefined ? undefined : prefixProblem(cfg.prefix);
+  if (badPrefix) throw new InvalidArgumentError(badPrefix);
   if (cfg.maxPayloadBytes !== undefined && !(Number.isInteger(cfg.maxPayloadBytes) && cfg.maxPayloadBytes > 0)) {
     throw new InvalidArgumentError('maxPayloadBytes must be a positive integer (bytes).');
   }
@@ -185,6 +183,22 @@ export function getStore(): Promise<Store> {
     }
   })();
   return rt.store;
+}
+
+/** The queue lists handed out by {@link getQueues}, one per store (so a list stays the same object while its store does). */
+const queueLists = new WeakMap<Store, readonly Queue[]>();
+
+/**
+ * The BullMQ queues of the current configuration (workflows, then steps), for
+ * dashboards and operators' tools; opens the store on first use. The same
+ * array while the configuration's store stays open; a new `configure()` gives
+ * a new one. Never add jobs to them by hand: the runtime API does.
+ */
+export async function getQueues(): Promise<readonly Queue[]> {
+  const store = await getStore();
+  let queues = queueLists.get(store);
+  if (!queues) queueLists.set(store, (queues = Object.freeze([store.workflowQueue, store.stepQueue])));
+  return queues;
 }
 
 /** The store if it is already open (hot paths), else undefined. */

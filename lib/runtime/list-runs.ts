@@ -1,6 +1,6 @@
 /** listRuns: paginated run listing from the sorted-set indexes. */
 import { InvalidArgumentError } from '../errors/errors.js';
-import { RUN_STATUSES, type RunStatus } from '../redis/keys.js';
+import { isRunStatus, RUN_STATUSES, type RunStatus } from '../domain/run-status.js';
 import { getStore } from './config.js';
 import { toRunInfo, type RunInfo } from './run.js';
 import { assertWorkflowNameFilter, checkLimit, parseRunsCursor } from './validate.js';
@@ -29,7 +29,7 @@ export interface RunPage {
  * reject with `InvalidArgumentError` before Redis is read.
  */
 export async function listRuns(opts: ListRunsOptions = {}): Promise<RunPage> {
-  if (opts.status !== undefined && !RUN_STATUSES.includes(opts.status)) {
+  if (opts.status !== undefined && !isRunStatus(opts.status)) {
     throw new InvalidArgumentError(`listRuns({ status }): use one of ${RUN_STATUSES.join(', ')}.`);
   }
   assertWorkflowNameFilter(opts.workflowName);

@@ -7,9 +7,8 @@
 import type { Redis, Cluster } from 'ioredis';
 import type { Store } from '../redis/store.js';
 import type { RunRecord } from '../redis/store-types.js';
+import { isTerminalStatus } from '../domain/run-status.js';
 import { WorkflowRunNotFoundError } from '../errors/errors.js';
-
-const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
 export class RunWatcher {
   private sub: Redis | Cluster | undefined;
@@ -57,7 +56,7 @@ export class RunWatcher {
       try {
         const run = await this.store.getRun(runId);
         if (!run) throw new WorkflowRunNotFoundError(runId);
-        if (TERMINAL.has(run.status)) return run;
+        if (isTerminalStatus(run.status)) return run;
         await woken;
       } finally {
         set.delete(wake);

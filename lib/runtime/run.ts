@@ -4,7 +4,7 @@ import {
   WorkflowRunFailedError,
   WorkflowRunNotFoundError,
 } from '../errors/errors.js';
-import type { RunStatus } from '../redis/keys.js';
+import type { RunStatus } from '../domain/run-status.js';
 import type { EventType, RunRecord } from '../redis/store-types.js';
 import { deserialize } from '../serialization/codec.js';
 import { getStore, getWatcher } from './config.js';

@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { readTimelineEvents } from '../../inspect/read-timeline.js';
 import { buildTimeline } from '../../inspect/timeline.js';
-import { RUN_STATUSES, type RunStatus } from '../../redis/keys.js';
+import { RUN_STATUSES, type RunStatus } from '../../domain/run-status.js';
 import { listRuns } from '../../runtime/list-runs.js';
 import { getRun } from '../../runtime/run.js';
 import { action } from '../command.js';

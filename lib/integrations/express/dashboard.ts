@@ -1,20 +1,19 @@
 /**
- * The BullMQ dashboard (bull-board) over the store's two queues.
+ * The BullMQ dashboard (bull-board) over the runtime's two queues.
  *
  * bull-board renders its asset and API URLs from a base path fixed when its
  * adapter is built, but the router does not know where the app mounts it
  * (`app.use('/wf', workflowRouter())`). So boards are built lazily, on the
  * first request, with `req.baseUrl` — the full path up to and including the
- * dashboard path — and one board is kept per base URL. The queues also come
- * from the store, which only exists once `configure()` has run and the first
- * request opens it; a later `configure()` (a new store) rebuilds the board.
+ * dashboard path — and one board is kept per base URL. The queues come from
+ * the runtime (`getQueues()`), which opens its store on the first request,
+ * once `configure()` has run; a later `configure()` (new queues) rebuilds the board.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Store } from '../../redis/store.js';
-import { getStore } from '../../runtime/config.js';
+import { getQueues } from '../../runtime/config.js';
 
 /** Options of the dashboard route. */
 export interface DashboardOptions {
@@ -49,19 +48,21 @@ export const DEFAULT_DASHBOARD_PATH = '/admin/queues';
 /** Distinct base URLs kept; more only happens with a parameterised mount path, and the oldest is rebuilt on demand. */
 const MAX_BOARDS = 16;
 
+type Queues = Awaited<ReturnType<typeof getQueues>>;
+
 interface Board {
-  store: Store;
+  queues: Queues;
   app: ReturnType<ExpressAdapter['getRouter']>;
 }
 
-function buildBoard(store: Store, basePath: string, readOnly: boolean): Board {
+function buildBoard(queues: Queues, basePath: string, readOnly: boolean): Board {
   const serverAdapter = new ExpressAdapter().setBasePath(basePath);
   createBullBoard({
-    queues: [store.workflowQueue, store.stepQueue].map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
+    queues: queues.map((q) => new BullMQAdapter(q, { readOnlyMode: readOnly })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'workflow-redis' } },
   });
-  return { store, app: serverAdapter.getRouter() };
+  return { queues, app: serverAdapter.getRouter() };
 }
 
 /**
@@ -76,11 +77,11 @@ export function dashboardHandlers(opts: DashboardOptions | undefined): RequestHa
   const boards = new Map<string, Board>();
 
   const serve: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
-    const store = await getStore();
+    const queues = await getQueues();
     const basePath = opts.publicPath ?? req.baseUrl;
     let board = boards.get(basePath);
-    if (!board || board.store !== store) {
-      board = buildBoard(store, basePath, readOnly);
+    if (!board || board.queues !== queues) {
+      board = buildBoard(queues, basePath, readOnly);
       boards.delete(basePath);
       if (boards.size >= MAX_BOARDS) boards.delete(boards.keys().next().value!);
       boards.set(basePath, board);

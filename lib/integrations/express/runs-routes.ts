@@ -7,7 +7,7 @@
 import type { RequestHandler, Router } from 'express';
 import { readTimelineEvents } from '../../inspect/read-timeline.js';
 import { InvalidArgumentError } from '../../errors/errors.js';
-import { RUN_STATUSES, type RunStatus } from '../../redis/keys.js';
+import { isRunStatus, RUN_STATUSES } from '../../domain/run-status.js';
 import { listRuns } from '../../runtime/list-runs.js';
 import { getRun } from '../../runtime/run.js';
 import { assertEventId, assertWorkflowNameFilter, parseRunsCursor } from '../../runtime/validate.js';
@@ -43,7 +43,7 @@ async function runView(runId: string): Promise<RunView> {
 export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
   router.get('/runs', ...guards, async (req, res) => {
     const status = queryString(req, 'status');
-    if (status !== undefined && !(RUN_STATUSES as readonly string[]).includes(status)) {
+    if (status !== undefined && !isRunStatus(status)) {
       throw new InvalidArgumentError(`Query parameter "status": use one of ${RUN_STATUSES.join(', ')}.`);
     }
     const workflowName = queryString(req, 'workflowName');
@@ -52,7 +52,7 @@ export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
     // The runtime checks these too; checking here first words the message for HTTP.
     parseRunsCursor(cursor, 'Query parameter "cursor"');
     const limit = queryInt(req, 'limit', 50, 1000);
-    const page = await listRuns({ status: status as RunStatus | undefined, workflowName, cursor, limit });
+    const page = await listRuns({ status, workflowName, cursor, limit });
     res.json({ data: page.data.map(toRunView), cursor: page.cursor, hasMore: page.hasMore });
   });
 
