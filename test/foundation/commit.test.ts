@@ -13,7 +13,7 @@ import type { CommitOp } from '../../lib/redis/store-types.js';
 import { deserialize, serialize } from '../../lib/serialization/codec.js';
 import { foundationSuite, createTestRun, expectNoWrites, rejectionOf } from './helpers.js';
 import { readFileSync, readdirSync } from 'node:fs';
-import { RUN_STATUSES } from '../../lib/redis/keys.js';
+import { RUN_STATUSES } from '../../lib/domain/run-status.js';
 
 const stepOps = (n: number): CommitOp[] => [
   { t: 'step_created', c: `step_${n}`, d: serialize({ stepName: 's', input: serialize([n]), mode: 'inline' }), n: 's', m: 'inline', i: serialize([n]) },
