@@ -20,8 +20,25 @@ export type EventType =
   | 'wait_created'
   | 'wait_completed';
 
+/**
+ * What carries the workflow clock: step ops, and the events they append.
+ * This is the one definition of `wc`; the Lua scripts store it as the
+ * event's `wc` field (includes/appendEvent.lua).
+ */
+export interface WorkflowClocked {
+  /**
+   * Workflow clock, epoch ms: chosen by the worker so that it can feed the
+   * event before its commit and replays read the same. Set at a run's start,
+   * on an inline step's result, and on the creation and start of an inline
+   * step recorded after it ran (step_started then also takes it as the step's
+   * first start). `Date.now()` in workflow code reads it instead of the
+   * event's createdAt (see Execution.step).
+   */
+  wc?: number;
+}
+
 /** One entry of a run's stream, as stored (data is superjson text). */
-export interface StoredEvent {
+export interface StoredEvent extends WorkflowClocked {
   /** The stream entry id: strictly increasing within the run. */
   eventId: string;
   type: EventType;
@@ -31,13 +48,6 @@ export interface StoredEvent {
   data: string;
   /** Redis server time, epoch ms. */
   createdAt: number;
-  /**
-   * Workflow clock at a run's start, an inline step's result, or the creation
-   * and start of an inline step recorded after it ran (epoch ms), chosen by the
-   * worker so that it can feed the event before the commit; `Date.now()` in
-   * workflow code reads it instead of createdAt (see Execution.step).
-   */
-  wc?: number;
   /**
    * The data, already deserialised, on step_created and step_started events a
    * commit of this process appended (rebuilt from its ops, never read back):
@@ -76,18 +86,60 @@ export interface RunRecord {
   seen?: string;
 }
 
-/** One transition the replay commits (ARGV of commitReplay.lua). */
+/**
+ * The fields every op has. An op the run's state accepts appends one event
+ * (events.ts eventOfOp: the event an op stands for).
+ */
+interface OpBase {
+  /** type: the event type the op appends (and the transition it makes) */ t: EventType;
+  /** correlation id: the stepId, hookId or waitId; '' for run ops */ c: string;
+}
+
+/**
+ * One transition the replay commits (ARGV of commitReplay.lua), with short
+ * field names because it is sent to Redis as JSON on every commit.
+ */
 export type CommitOp =
-  | { t: 'step_created'; c: string; d: string; n: string; m: 'inline' | 'queue'; i: string; wc?: number }
-  | { t: 'step_started'; c: string; m?: 'inline' | 'queue'; wc?: number }
-  | { t: 'step_completed' | 'step_failed'; c: string; d: string; wc?: number }
-  | { t: 'step_retrying'; c: string; d: string; ra: number; wc?: number }
-  | { t: 'hook_created'; c: string; d: string; tk: string; md?: string; wh: boolean; rw?: string }
-  | { t: 'hook_disposed'; c: string; d: string }
-  | { t: 'wait_created'; c: string; d: string; at: number }
-  | { t: 'wait_completed'; c: string; d: string }
-  | { t: 'run_completed'; c: ''; d: string; out: string }
-  | { t: 'run_failed'; c: ''; d: string; err: string };
+  | (OpBase & {
+      t: 'step_created';
+      /** event data (superjson: stepName, input, mode) */ d: string;
+      /** step name (the steps hash's StepState.n) */ n: string;
+      /** mode: inline in the replay job, or on the step queue */ m: 'inline' | 'queue';
+      /** input: the argument list, superjson (StepState.i) */ i: string;
+    } & WorkflowClocked)
+  | (OpBase & {
+      t: 'step_started';
+      /** mode the attempt runs in, when it changes the step's (a re-run inline) */ m?: 'inline' | 'queue';
+    } & WorkflowClocked)
+  | (OpBase & { t: 'step_completed' | 'step_failed'; /** event data (superjson: result, or error) */ d: string } & WorkflowClocked)
+  | (OpBase & {
+      t: 'step_retrying';
+      /** event data (superjson: error) */ d: string;
+      /** retry not before (epoch ms; StepState.ra) */ ra: number;
+    } & WorkflowClocked)
+  | (OpBase & {
+      t: 'hook_created';
+      /** event data (superjson: token, isWebhook) */ d: string;
+      /** token the hook claims in the token hash */ tk: string;
+      /** metadata, superjson (HookRecord.metadata) */ md?: string;
+      /** is a webhook (HookRecord.isWebhook) */ wh: boolean;
+      /** webhook response mode (HookRecord.respondWith) */ rw?: string;
+    })
+  | (OpBase & { t: 'hook_disposed'; /** event data (superjson: {}) */ d: string })
+  | (OpBase & { t: 'wait_created'; /** event data (superjson: resumeAt) */ d: string; /** resume at (epoch ms; WaitState.at) */ at: number })
+  | (OpBase & { t: 'wait_completed'; /** event data (superjson: resumeAt) */ d: string })
+  | (OpBase & {
+      t: 'run_completed';
+      c: '';
+      /** event data (superjson: output) */ d: string;
+      /** the return value, superjson (the run hash's output) */ out: string;
+    })
+  | (OpBase & {
+      t: 'run_failed';
+      c: '';
+      /** event data (superjson: error) */ d: string;
+      /** the error record {name, message, stack} as JSON (the run hash's error) */ err: string;
+    });
 
 /** What commitReplay.lua says about one op. */
 export interface CommitResult {

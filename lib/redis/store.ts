@@ -9,8 +9,10 @@ import { resolveLogger } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import { LuaCode, luaError } from '../errors/lua-codes.js';
 import type { RunStatus } from '../domain/run-status.js';
+import { plainData } from '../serialization/codec.js';
 import { createKeyspace, QUEUE_NAMES, type Keyspace } from './keys.js';
 import { ScriptRunner } from './scripts.js';
+import { eventOfOp, opClock } from './events.js';
 import { captureReplayJobTemplate, type ReplayJobTemplate } from '../queue/bullmq-contract.js';
 import { startHintJobData } from '../queue/replay-job-data.js';
 import type { CommitOp, CommitOptions, CommitReply, CommitRequest, CommitResult, EventType, HookRecord, RunRecord, StartSpec, StepState, StoredEvent, WaitState } from './store-types.js';
@@ -60,7 +62,7 @@ function commitReply(reply: any[], ops: CommitOp[], start?: StartSpec): CommitRe
   const out: CommitReply = { results, unseen, own, events, now, released: reply[4] === 1 };
   if (start && reply[6]) {
     // run_started, appended by the same script before the ops (includes/startRun.lua)
-    events.unshift({ eventId: String(reply[6]), type: 'run_started', correlationId: '', data: '{"json":{}}', createdAt: now, wc: start.startedAt });
+    events.unshift({ eventId: String(reply[6]), type: 'run_started', correlationId: '', data: plainData({}), createdAt: now, wc: start.startedAt });
     out.epoch = Number(reply[5]);
   }
   return out;
@@ -72,34 +74,13 @@ const startArg = (s: StartSpec | undefined) => (s ? `${s.ttlMs}:${s.startedAt}:$
 /** The event a committed op appended, rebuilt from the op and its result (commitReplay.lua does not read them back). */
 function ownEvent(op: CommitOp, res: CommitResult | undefined, now: number): StoredEvent | undefined {
   if (!res?.id) return undefined;
-  const ev: StoredEvent = { eventId: res.id, type: op.t, correlationId: op.c, data: '', createdAt: now };
-  switch (op.t) {
-    case 'step_started':
-      ev.data = JSON.stringify({ json: { attempt: res.attempt } });
-      ev.parsed = { attempt: res.attempt };
-      if (op.wc !== undefined) ev.wc = op.wc;
-      break;
-    case 'step_created':
-      ev.data = op.d;
-      ev.parsed = { stepName: op.n, mode: op.m };
-      if (op.wc !== undefined) ev.wc = op.wc;
-      break;
-    case 'hook_created':
-      if (res.r === 'conflict') {
-        ev.type = 'hook_conflict';
-        ev.data = res.d ?? '';
-      } else ev.data = op.d;
-      break;
-    case 'step_completed':
-    case 'step_failed':
-    case 'step_retrying':
-      ev.data = op.d;
-      if (op.wc !== undefined) ev.wc = op.wc;
-      break;
-    default:
-      ev.data = op.d;
-  }
-  return ev;
+  return eventOfOp(op, {
+    id: res.id,
+    createdAt: now,
+    attempt: res.attempt,
+    conflictData: res.r === 'conflict' ? (res.d ?? '') : undefined,
+    wc: opClock(op),
+  });
 }
 
 function parseRun(h: Record<string, string>): RunRecord | null {

@@ -13,7 +13,7 @@
  */
 import { NondeterminismError, SerializationError } from '../errors/errors.js';
 import type { CommitOp, StoredEvent } from '../redis/store-types.js';
-import { serialize } from '../serialization/codec.js';
+import { peekData, serialize } from '../serialization/codec.js';
 import { Call, HookCall, StepCall, WaitCall } from './calls.js';
 import { workflowStorage, type WorkflowHandle } from './context.js';
 import { seededRandom } from './determinism.js';
@@ -216,7 +216,7 @@ export class Execution implements WorkflowHandle {
     }
     const call = this.calls.get(ev.correlationId);
     if (!call) {
-      const stepName = ev.type === 'step_created' ? (JSON.parse(ev.data)?.json?.stepName as string | undefined) : undefined;
+      const stepName = ev.type === 'step_created' ? peekData<{ stepName?: string }>(ev.data)?.stepName : undefined;
       throw new NondeterminismError(
         `Replay diverged at ${ev.correlationId}${stepName ? ` (step "${stepName}")` : ''} (${ev.type}): the event log has this call but the workflow code did not make it ` +
           `(the code made ${this.seq.step} step, ${this.seq.hook} hook and ${this.seq.wait} sleep calls so far). ` +
@@ -257,7 +257,7 @@ export class Execution implements WorkflowHandle {
     const recorded = this.lookahead.get(id);
     let token = opts.token;
     if (recorded && (recorded.type === 'hook_created' || recorded.type === 'hook_conflict')) {
-      const recordedToken = JSON.parse(recorded.data)?.json?.token as string | undefined;
+      const recordedToken = peekData<{ token?: string }>(recorded.data)?.token;
       if (opts.token !== undefined && recordedToken !== undefined && recordedToken !== opts.token) {
         this.divergence ??= new NondeterminismError(
           `Replay diverged at ${id}: the workflow code now creates this hook with another custom token than the one recorded.`,
@@ -283,7 +283,7 @@ export class Execution implements WorkflowHandle {
     const id = `wait_${++this.seq.wait}`;
     const recorded = this.lookahead.get(id);
     const call = new WaitCall(id, resumeAt);
-    if (recorded?.type === 'wait_created') call.resumeAt = JSON.parse(recorded.data)?.json?.resumeAt ?? resumeAt;
+    if (recorded?.type === 'wait_created') call.resumeAt = peekData<{ resumeAt?: number }>(recorded.data)?.resumeAt ?? resumeAt;
     this.register(call);
     return call.promise;
   }

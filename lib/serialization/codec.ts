@@ -100,12 +100,33 @@ function isStackOverflow(err: unknown): boolean {
 
 function stringify(value: unknown, plain: boolean, what: string): string {
   try {
-    return plain ? `{"json":${JSON.stringify(value)}}` : superjson.stringify(value as never);
+    return plain ? plainData(value) : superjson.stringify(value as never);
   } catch (err) {
     // The depth check leaves a wide margin: this only happens on a stack that was nearly full already.
     if (isStackOverflow(err)) throw new SerializationError(what, 'the call stack ran out while serialising it (call from a shallower stack)');
     throw new SerializationError(what, (err as Error).message);
   }
+}
+
+/**
+ * The superjson text of a plain JSON value (no Date, Map, BigInt, class
+ * instance...: nothing that needs superjson's `meta`), written without
+ * superjson: `{"json":<JSON>}`, byte for byte what superjson writes for it.
+ * The one place that writes the envelope; the value is not checked (that is
+ * {@link serialize}'s job): pass only values the engine builds itself.
+ */
+export function plainData(value: unknown): string {
+  return `{"json":${JSON.stringify(value)}}`;
+}
+
+/**
+ * A quick look at superjson text: its `json` part as parsed JSON, without
+ * superjson's decoding (a Date there is still a string). For reading a plain
+ * field of an event's data, such as a token or a step name; undefined for
+ * `null`. Throws, as JSON.parse does, on text that is not JSON.
+ */
+export function peekData<T>(text: string): T | undefined {
+  return (JSON.parse(text) as { json?: T } | null)?.json;
 }
 
 /** Options of {@link serialize} and {@link serializeLimited}. */

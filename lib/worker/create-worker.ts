@@ -16,9 +16,10 @@ import { Store } from '../redis/store.js';
 import { installDeterminism } from '../replay/determinism.js';
 import { setWebhookResponder } from '../webhooks/http-codec.js';
 import { CommitBatcher } from './commit-batcher.js';
+import type { ReplayContext } from './context.js';
 import { ExecutionCache } from './execution-cache.js';
 import { reconcile, startReconciler, type ReconcileReport } from './reconciler.js';
-import { processReplayJob, type ReplayContext } from './replay-job.js';
+import { processReplayJob } from './replay-job.js';
 import { processStepQueueJob } from './step-job.js';
 
 /** Default of {@link WorkerOptions.commitWindowMs}. */

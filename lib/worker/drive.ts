@@ -4,41 +4,20 @@
  * on the outside (see {@link drive}).
  */
 import { FencedError, StaleCommitError } from '../errors/errors.js';
-import type { CommitOp, CommitOptions, CommitReply, StartSpec, StoredEvent } from '../redis/store-types.js';
+import { eventOfOp, opClock } from '../redis/events.js';
+import type { CommitOp, CommitOptions, CommitReply, CommitResult, StoredEvent, WorkflowClocked } from '../redis/store-types.js';
 import type { StepCall } from '../replay/calls.js';
 import { realNow } from '../replay/determinism.js';
 import type { Execution, Intents } from '../replay/execution.js';
+import type { ReplayContext } from './context.js';
+import { onDeadline } from './deadline.js';
 import { logCommitted, withStepInfo, type RunLogContext } from './lifecycle-log.js';
-import type { ReplayContext } from './replay-job.js';
+import type { RunLease } from './run-lease.js';
 import { scheduleStep, scheduleTimer } from './scheduling.js';
 import { runStepAttempt, type StepOutcome } from './step-runner.js';
 
 /** Most ops fed ahead of the log before they must be committed (bounds one commit's size). */
 export const MAX_AHEAD_OPS = 256;
-
-/** The lease a replay writes under: its epoch, or, for a new run not started yet, the start to commit first. */
-export interface ReplayLease {
-  epoch: number;
-  start?: StartSpec;
-  /**
-   * The run's first replay job on its first delivery: its steps may run before
-   * the start commit. Not on a re-delivery (a worker died in it): the run may
-   * have results recorded already, which a replay from the log would reuse.
-   */
-  firstDelivery?: boolean;
-}
-
-/** The replay's hold on the run's lease. */
-export interface LeaseState {
-  /** Renewal found another owner: stop writing. */
-  lost: boolean;
-  /** A commit released it (the epoch still fences this replay's writes). */
-  released: boolean;
-  /** The replay holds (or held) the lease: false until a new run's first commit takes it. */
-  acquired: boolean;
-  /** Called when a new run's first commit took the lease and kept it (start renewing it). */
-  onAcquired?: () => void;
-}
 
 /** What {@link drive} did. */
 export interface DriveResult {
@@ -54,6 +33,18 @@ interface InlineRun {
   outcome: StepOutcome;
   attempt: number;
 }
+
+/** A round's commit of its intents, which started inline steps: what {@link Drive.commitResults} needs. */
+interface Committed {
+  /** The ops committed, and what the commit said about each. */
+  ops: CommitOp[];
+  results: CommitResult[];
+  /** The steps run ahead of the commit (the window closed while they ran), if any. */
+  running?: Promise<InlineRun[]>;
+}
+
+/** How a round goes on: drive() returns, the next round begins, or the steps a commit started run. */
+type Round = { stop: DriveResult } | 'next' | Committed;
 
 /**
  * Commits intents and runs inline steps until the execution waits on the
@@ -71,100 +62,131 @@ interface InlineRun {
  * A new run's first job may run its first steps this way too, before the
  * commit that starts the run: a 3-step workflow is then 1 commit. The commit
  * that leaves the run waiting or finished also releases the lease.
+ *
+ * Each round: stop if the lease was lost ({@link Drive.handOnLost}) or the
+ * worker is closing ({@link Drive.drainOnClose}); take the code's intents and
+ * commit them ({@link Drive.commitIntents}), their new inline steps first run
+ * ahead while the commit window is open ({@link Drive.runDeferred}); then run
+ * the inline steps that commit started and feed or commit their results
+ * ({@link Drive.commitResults}).
  */
-export async function drive(
-  ctx: ReplayContext,
-  ex: Execution,
-  runId: string,
-  lease: ReplayLease,
-  owner: string,
-  recovering: boolean,
-  held: LeaseState,
-): Promise<DriveResult> {
-  const { store } = ctx;
-  const commits = ctx.commits ?? store;
-  const run: RunLogContext = { runId, workflowName: ex.workflowName, workerId: ctx.workerId, startedAt: ex.startedAt };
-  /** Every commit of this replay: its lifecycle lines are logged from its reply, once it succeeded. */
-  const commit = async (epoch: number | null, ops: CommitOp[], cursor = '', opts: CommitOptions = {}): Promise<CommitReply> => {
-    const reply = await commits.commit(runId, epoch, ops, cursor, opts);
-    logCommitted(ctx.log, run, ops, reply, opts.start !== undefined && reply.epoch !== undefined);
-    return reply;
-  };
-  let fed = 0;
+export function drive(ctx: ReplayContext, ex: Execution, lease: RunLease, recovering: boolean): Promise<DriveResult> {
+  return new Drive(ctx, ex, lease).run(recovering);
+}
+
+/** One drive(): the ops fed ahead of the log and the time of the last commit, between rounds. */
+class Drive {
+  private readonly commits: NonNullable<ReplayContext['commits']>;
+  private readonly logRun: RunLogContext;
+  /** Events fed to the execution from commit replies. */
+  private fed = 0;
   /** Ops fed ahead, to commit with the next intents: results of recorded steps, then whole deferred steps. */
-  let ahead: CommitOp[] = [];
+  private ahead: CommitOp[] = [];
   /** How many ops at the head of `ahead` are results of steps whose start is in the log. */
-  let recordedAhead = 0;
-  let lastCommitAt = performance.now();
-  for (let round = 0; ; round++) {
-    if (held.lost && !held.released) {
-      // The lease expired under us (a long inline step) or was taken over. Results of steps
-      // that ran are still worth keeping (the epoch fences the write); then whoever holds
-      // or takes the run continues it.
-      if (ahead.length > 0) await commit(lease.epoch, ahead);
-      await store.wakeRun(runId);
-      throw new FencedError('replay lease lost');
+  private recordedAhead = 0;
+  private lastCommitAt = performance.now();
+
+  constructor(
+    private readonly ctx: ReplayContext,
+    private readonly ex: Execution,
+    private readonly lease: RunLease,
+  ) {
+    this.commits = ctx.commits ?? ctx.store;
+    this.logRun = { runId: lease.runId, workflowName: ex.workflowName, workerId: ctx.workerId, startedAt: ex.startedAt };
+  }
+
+  async run(recovering: boolean): Promise<DriveResult> {
+    for (let round = 0; ; round++) {
+      if (this.lease.lost && !this.lease.released) await this.handOnLost();
+      if (round > 0 && this.closing && !this.ex.finished) return this.drainOnClose();
+      if (this.ex.preparing) await this.ex.prepare();
+      const intents = this.ex.intents(realNow(), recovering);
+      recovering = false;
+      const next = await this.commitIntents(intents);
+      if (next === 'next') continue;
+      if ('stop' in next) return next.stop;
+      await this.commitResults(intents, next);
     }
-    if (round > 0 && ctx.isClosing?.() && !ex.finished) {
-      // Draining: do not start the next step here; another worker continues the run
-      // (from the log: what the code did after results fed ahead is not kept).
-      if (ahead.length > 0) {
-        const start = lease.start;
-        try {
-          const reply = await commit(start ? null : lease.epoch, ahead, '', { start });
-          if (start) takeStart(lease, held, reply);
-        } catch (err) {
-          // A new run somebody else started meanwhile: theirs it is.
-          if (start && StaleCommitError.is(err)) return { fed, restart: false };
-          throw err;
-        }
-        return { fed, restart: true };
-      }
-      await store.wakeRun(runId);
-      return { fed, restart: false };
+  }
+
+  private get closing(): boolean {
+    return this.ctx.isClosing?.() ?? false;
+  }
+
+  /**
+   * Every commit of this replay, fenced by the lease's epoch (a new run's
+   * first commit instead carries its start and takes the lease): its lifecycle
+   * lines are logged from its reply, once it succeeded.
+   */
+  private async commit(ops: CommitOp[], cursor = '', opts: Omit<CommitOptions, 'start'> = {}): Promise<CommitReply> {
+    const { start } = this.lease;
+    const reply = await this.commits.commit(this.lease.runId, start ? null : this.lease.epoch, ops, cursor, start ? { ...opts, start } : opts);
+    logCommitted(this.ctx.log, this.logRun, ops, reply, start !== undefined && reply.epoch !== undefined);
+    return reply;
+  }
+
+  /**
+   * The lease expired under us (a long inline step) or was taken over. Results
+   * of steps that ran are still worth keeping (the epoch fences the write);
+   * then whoever holds or takes the run continues it.
+   */
+  private async handOnLost(): Promise<never> {
+    if (this.ahead.length > 0) await this.commit(this.ahead);
+    await this.ctx.store.wakeRun(this.lease.runId);
+    throw new FencedError('replay lease lost');
+  }
+
+  /**
+   * Draining: do not start the next step here; another worker continues the
+   * run (from the log: what the code did after results fed ahead is not kept).
+   */
+  private async drainOnClose(): Promise<DriveResult> {
+    if (this.ahead.length === 0) {
+      await this.ctx.store.wakeRun(this.lease.runId);
+      return { fed: this.fed, restart: false };
     }
-    if (ex.preparing) await ex.prepare();
-    const intents = ex.intents(realNow(), recovering);
-    recovering = false;
-    const ops = ahead.length > 0 ? [...ahead, ...intents.ops] : intents.ops;
+    const { start } = this.lease;
+    try {
+      const reply = await this.commit(this.ahead);
+      if (start) this.lease.takeStart(reply);
+    } catch (err) {
+      // A new run somebody else started meanwhile: theirs it is.
+      if (start && StaleCommitError.is(err)) return { fed: this.fed, restart: false };
+      throw err;
+    }
+    return { fed: this.fed, restart: true };
+  }
+
+  /**
+   * Commits the intents, after the ops fed ahead (in one strict commit then),
+   * and feeds the execution what the commit appended and what others appended
+   * before it. The commit is the last of the replay (it releases the lease)
+   * unless the intents start inline steps. Their new inline steps may first
+   * run ahead ({@link runDeferred}).
+   */
+  private async commitIntents(intents: Intents): Promise<Round> {
+    const { ctx, ex, lease } = this;
+    const ops = this.ahead.length > 0 ? [...this.ahead, ...intents.ops] : intents.ops;
     const start = lease.start;
     // A new run with nothing to commit yet: leave it to the usual way (lease, then wait).
-    if (ops.length === 0) return { fed, restart: false, notNew: start !== undefined };
-    if (held.released) {
+    if (ops.length === 0) return { stop: { fed: this.fed, restart: false, notNew: start !== undefined } };
+    if (lease.released) {
       // The last commit released the lease, and what it recorded let the code go on
       // (a sleep already due, a hook conflict): the next replay commits the rest.
-      await store.wakeRun(runId);
-      return { fed, restart: false };
+      await ctx.store.wakeRun(lease.runId);
+      return { stop: { fed: this.fed, restart: false } };
     }
 
     const last = intents.inline.length === 0;
-    const commitOps = () =>
-      commit(start ? null : lease.epoch, ops, ex.cursor, {
-        strict: ahead.length > 0,
-        releaseOwner: last ? owner : undefined,
-        start,
-      });
+    const strict = this.ahead.length > 0;
+    const commitOps = () => this.commit(ops, ex.cursor, { strict, releaseOwner: last ? lease.owner : undefined });
     let running: Promise<InlineRun[]> | undefined;
     /** The commit of these intents, made while their steps still run because the window closed. */
     let early: Promise<CommitReply> | undefined;
-    if (canDefer(ctx, ex, intents, lease, held, ahead.length, lastCommitAt)) {
-      // Run the new steps now; record their start with their result, or when the window closes.
-      const wc = realNow();
-      for (const op of intents.ops) (op as { wc?: number }).wc = wc;
-      running = runSteps(ctx, ex, runId, intents.inline.map((step) => ({ step, attempt: 1, startedAt: wc })));
-      const deadline = onDeadline(lastCommitAt + ctx.commitWindowMs!, () => {
-        early = commitOps();
-        early.catch(() => undefined); // awaited below, once the steps are done
-      });
-      const done = await running;
-      deadline.cancel();
-      if (!early && done.every((r) => r.outcome.type !== 'step_retrying') && !ctx.isClosing?.() && !held.lost) {
-        const deferred = [...intents.ops, ...resultOps(done)];
-        await ex.feedAhead(deferred.map(aheadEvent));
-        ahead = ahead.concat(deferred);
-        continue;
-      }
-      // The window closed while they ran, or a retry needs scheduling: their start is recorded now.
+    if (this.canDefer(intents)) {
+      const deferred = await this.runDeferred(intents, commitOps);
+      if (!deferred) return 'next';
+      ({ running, early } = deferred);
     }
 
     let reply;
@@ -174,132 +196,151 @@ export async function drive(
       // Steps started ahead of this commit finish before the job hands the run on.
       if (running) await running;
       if (!StaleCommitError.is(err)) throw err;
-      if (start) return { fed, restart: false, notNew: true };
+      if (start) return { stop: { fed: this.fed, restart: false, notNew: true } };
       // Something was appended after all: the results of recorded steps stand, what the code did after them does not.
-      if (recordedAhead > 0) await commit(lease.epoch, ahead.slice(0, recordedAhead));
-      return { fed, restart: true };
+      if (this.recordedAhead > 0) await this.commit(this.ahead.slice(0, this.recordedAhead));
+      return { stop: { fed: this.fed, restart: true } };
     }
-    lastCommitAt = performance.now();
-    if (start) takeStart(lease, held, reply);
+    this.lastCommitAt = performance.now();
+    if (start) lease.takeStart(reply);
+    lease.noteReleased(reply);
     const { results, own } = reply;
-    held.released ||= reply.released;
-    if (ahead.length > 0) {
-      const confirmed = own.slice(0, ahead.length);
+    const aheadOps = this.ahead.length;
+    if (aheadOps > 0) {
+      const confirmed = own.slice(0, aheadOps);
       // Refused results (not expected without unseen events): the log is the truth, replay from it.
       if (confirmed.some((e) => !e)) {
         if (running) await running;
-        return { fed, restart: true };
+        return { stop: { fed: this.fed, restart: true } };
       }
       ex.confirm(confirmed[confirmed.length - 1]!.eventId);
     }
-    const events = ahead.length > 0 ? own.slice(ahead.length).filter((e) => e !== undefined) : reply.events;
-    ahead = [];
-    recordedAhead = 0;
-    fed += events.length;
+    const events = aheadOps > 0 ? own.slice(aheadOps).filter((e) => e !== undefined) : reply.events;
+    this.ahead = [];
+    this.recordedAhead = 0;
+    this.fed += events.length;
     // Timers and queued steps are added after the commit; a crash in between is repaired by the reconciler.
     if (intents.timers.length > 0 || intents.queued.length > 0) {
       await Promise.all([
-        ...intents.timers.map((w) => scheduleTimer(store, runId, w.id, w.resumeAt)),
-        ...intents.queued.map((s) => scheduleStep(store, runId, s.id, 1)),
+        ...intents.timers.map((w) => scheduleTimer(ctx.store, lease.runId, w.id, w.resumeAt)),
+        ...intents.queued.map((s) => scheduleStep(ctx.store, lease.runId, s.id, 1)),
       ]);
     }
     await ex.feed(events);
     if (ex.terminal || intents.inline.length === 0) {
       if (running) await running;
-      continue;
+      return 'next';
     }
+    return { ops, results, running };
+  }
 
+  /**
+   * May the new inline steps of these intents run before their start is
+   * recorded? Only if the lease lets them ({@link RunLease.mayRunAhead}),
+   * nothing outside can append to the log, only new steps are to be recorded
+   * (a re-run after a crash records its start first), and the commit window
+   * is still open.
+   */
+  private canDefer(intents: Intents): boolean {
+    const window = this.ctx.commitWindowMs ?? 0;
+    if (window <= 0 || !this.lease.mayRunAhead) return false;
+    const n = intents.inline.length;
+    if (n === 0 || intents.ops.length !== 2 * n || intents.queued.length > 0 || intents.timers.length > 0) return false;
+    if (intents.inline.some((s) => s.created) || this.ahead.length + 3 * n > MAX_AHEAD_OPS) return false;
+    if (this.ex.waitsOnOutside || this.closing) return false;
+    return performance.now() - this.lastCommitAt < window;
+  }
+
+  /**
+   * Runs the new steps now; their start is recorded with their result, or,
+   * if the window closes while they run, by `commitOps`, called then. Returns
+   * undefined when the steps and their results were fed ahead (to commit with
+   * the next intents); else the steps, and that early commit if it was made.
+   */
+  private async runDeferred(
+    intents: Intents,
+    commitOps: () => Promise<CommitReply>,
+  ): Promise<{ running: Promise<InlineRun[]>; early?: Promise<CommitReply> } | undefined> {
+    const wc = realNow();
+    for (const op of intents.ops) (op as WorkflowClocked).wc = wc;
+    const running = this.runSteps(intents.inline.map((step) => ({ step, attempt: 1, startedAt: wc })));
+    let early: Promise<CommitReply> | undefined;
+    const deadline = onDeadline(this.lastCommitAt + this.ctx.commitWindowMs!, () => {
+      early = commitOps();
+      early.catch(() => undefined); // awaited by commitIntents, once the steps are done
+    });
+    const done = await running;
+    deadline.cancel();
+    if (!early && done.every((r) => r.outcome.type !== 'step_retrying') && !this.closing && !this.lease.lost) {
+      const deferred = [...intents.ops, ...resultOps(done)];
+      await this.ex.feedAhead(deferred.map(aheadEvent));
+      this.ahead = this.ahead.concat(deferred);
+      return undefined;
+    }
+    // The window closed while they ran, or a retry needs scheduling: their start is recorded now.
+    return { running, early };
+  }
+
+  /**
+   * Runs the inline steps whose start the commit recorded (or takes the
+   * outcomes of those run ahead), then feeds their results ahead, to commit
+   * with the next intents, or, when something outside may append to the log
+   * (or a retry needs scheduling), commits them now.
+   */
+  private async commitResults(intents: Intents, { ops, results, running }: Committed): Promise<void> {
+    const { ctx, ex, lease } = this;
     // Steps whose start this commit recorded (a step already settled, or cancelled, is not run).
     const started = intents.inline
       .map((step) => ({ step, res: results[ops.findIndex((o) => o.t === 'step_started' && o.c === step.id)] }))
       .filter((s) => s.res?.r === 'ok');
     const outcomes = running
       ? (await running).filter((r) => started.some((s) => s.step === r.step))
-      : await runSteps(ctx, ex, runId, started.map(({ step, res }) => ({ step, attempt: res!.attempt!, startedAt: res!.startedAt! })));
+      : await this.runSteps(started.map(({ step, res }) => ({ step, attempt: res!.attempt!, startedAt: res!.startedAt! })));
     const after = resultOps(outcomes);
-    if (after.length === 0) continue;
+    if (after.length === 0) return;
     const feedAhead =
-      outcomes.every(({ outcome }) => outcome.type !== 'step_retrying') && !ex.waitsOnOutside && !ctx.isClosing?.() && !held.lost;
+      outcomes.every(({ outcome }) => outcome.type !== 'step_retrying') && !ex.waitsOnOutside && !this.closing && !lease.lost;
     if (feedAhead) {
       await ex.feedAhead(after.map(aheadEvent));
-      ahead = after;
-      recordedAhead = after.length;
-      continue;
+      this.ahead = after;
+      this.recordedAhead = after.length;
+      return;
     }
-    const reply2 = await commit(lease.epoch, after, ex.cursor);
-    lastCommitAt = performance.now();
-    fed += reply2.events.length;
+    const reply = await this.commit(after, ex.cursor);
+    this.lastCommitAt = performance.now();
+    this.fed += reply.events.length;
     await Promise.all(
       outcomes.map(({ step, outcome, attempt }, i) =>
-        outcome.type === 'step_retrying' && reply2.results[i]?.r === 'ok'
-          ? scheduleStep(store, runId, step.id, attempt + 1, outcome.retryAt)
+        outcome.type === 'step_retrying' && reply.results[i]?.r === 'ok'
+          ? scheduleStep(ctx.store, lease.runId, step.id, attempt + 1, outcome.retryAt)
           : undefined,
       ),
     );
-    await ex.feed(reply2.events);
+    await ex.feed(reply.events);
   }
-}
 
-/** A new run's first commit took the lease: later commits are fenced by its epoch. */
-function takeStart(lease: ReplayLease, held: LeaseState, reply: CommitReply): void {
-  lease.epoch = reply.epoch!;
-  lease.start = undefined;
-  held.acquired = true;
-  if (!reply.released) held.onAcquired?.();
-}
-
-/**
- * May the new inline steps of these intents run before their start is
- * recorded? Only with the lease held (or, for a new run, its first job on its
- * first delivery: the start commit takes the lease and is refused, writing
- * nothing, if another worker started the run meanwhile), nothing outside able to append to the
- * log, only new steps to record (a re-run after a crash records its start
- * first), and the commit window still open.
- */
-function canDefer(
-  ctx: ReplayContext,
-  ex: Execution,
-  intents: Intents,
-  lease: ReplayLease,
-  held: LeaseState,
-  aheadOps: number,
-  lastCommitAt: number,
-): boolean {
-  const window = ctx.commitWindowMs ?? 0;
-  if (window <= 0 || !(held.acquired || (lease.start && lease.firstDelivery)) || held.released || held.lost) return false;
-  const n = intents.inline.length;
-  if (n === 0 || intents.ops.length !== 2 * n || intents.queued.length > 0 || intents.timers.length > 0) return false;
-  if (intents.inline.some((s) => s.created) || aheadOps + 3 * n > MAX_AHEAD_OPS) return false;
-  if (ex.waitsOnOutside || ctx.isClosing?.()) return false;
-  return performance.now() - lastCommitAt < window;
-}
-
-/** Deadlines of {@link onDeadline}, checked by one shared ticker (a timer each costs more than the steps they watch). */
-const deadlines = new Set<{ at: number; fire: () => void }>();
-let ticker: ReturnType<typeof setInterval> | undefined;
-/** How often the ticker checks the deadlines: a window closes at most this late. */
-const TICK_MS = 5;
-
-function tick(): void {
-  const now = performance.now();
-  for (const d of deadlines) {
-    if (d.at <= now) {
-      deadlines.delete(d);
-      d.fire();
+  /** Runs steps inline at once (one promise, not a Promise.all, for the usual single step). */
+  private runSteps(steps: { step: StepCall; attempt: number; startedAt: number }[]): Promise<InlineRun[]> {
+    if (steps.length === 1) {
+      const { step, attempt, startedAt } = steps[0]!;
+      return this.runInline(step, attempt, startedAt).then((r) => [r]);
     }
+    return Promise.all(steps.map(({ step, attempt, startedAt }) => this.runInline(step, attempt, startedAt)));
   }
-  if (deadlines.size === 0 && ticker) {
-    clearInterval(ticker);
-    ticker = undefined;
-  }
-}
 
-/** Calls `fire` once `performance.now()` reaches `at` (give or take {@link TICK_MS}), unless cancelled first. */
-function onDeadline(at: number, fire: () => void): { cancel(): void } {
-  const d = { at, fire };
-  deadlines.add(d);
-  ticker ??= setInterval(tick, TICK_MS).unref();
-  return { cancel: () => deadlines.delete(d) };
+  private runInline(step: StepCall, attempt: number, firstStartedAt: number): Promise<InlineRun> {
+    return runStepAttempt({
+      runId: this.lease.runId,
+      workflowName: this.ex.workflowName,
+      workflowStartedAt: this.ex.startedAt,
+      publicUrl: this.ctx.publicUrl,
+      stepId: step.id,
+      stepName: step.stepName,
+      input: step.input!,
+      attempt,
+      firstStartedAt,
+    }).then((outcome) => ({ step, outcome, attempt }));
+  }
 }
 
 /**
@@ -323,38 +364,7 @@ function resultOps(runs: InlineRun[]): CommitOp[] {
 
 /** The event an op fed ahead of its commit stands for (its id is known once committed). */
 function aheadEvent(op: CommitOp): StoredEvent {
-  const wc = (op as { wc?: number }).wc ?? realNow();
-  const ev: StoredEvent = { eventId: '', type: op.t, correlationId: op.c, data: '', createdAt: wc, wc };
-  if (op.t === 'step_created') {
-    ev.data = op.d;
-    ev.parsed = { stepName: op.n, mode: op.m };
-  } else if (op.t === 'step_started') {
-    // Deferred steps are new: this is their first attempt (commitRun.lua counts the same).
-    ev.data = '{"json":{"attempt":1}}';
-    ev.parsed = { attempt: 1 };
-  } else ev.data = (op as { d: string }).d;
-  return ev;
-}
-
-/** Runs steps inline at once (one promise, not a Promise.all, for the usual single step). */
-function runSteps(ctx: ReplayContext, ex: Execution, runId: string, steps: { step: StepCall; attempt: number; startedAt: number }[]): Promise<InlineRun[]> {
-  if (steps.length === 1) {
-    const { step, attempt, startedAt } = steps[0]!;
-    return runInline(ctx, ex, runId, step, attempt, startedAt).then((r) => [r]);
-  }
-  return Promise.all(steps.map(({ step, attempt, startedAt }) => runInline(ctx, ex, runId, step, attempt, startedAt)));
-}
-
-function runInline(ctx: ReplayContext, ex: Execution, runId: string, step: StepCall, attempt: number, firstStartedAt: number): Promise<InlineRun> {
-  return runStepAttempt({
-    runId,
-    workflowName: ex.workflowName,
-    workflowStartedAt: ex.startedAt,
-    publicUrl: ctx.publicUrl,
-    stepId: step.id,
-    stepName: step.stepName,
-    input: step.input!,
-    attempt,
-    firstStartedAt,
-  }).then((outcome) => ({ step, outcome, attempt }));
+  const wc = opClock(op) ?? realNow();
+  // Deferred steps are new: a step_started is their first attempt (commitRun.lua counts the same).
+  return eventOfOp(op, { id: '', createdAt: wc, attempt: 1, wc });
 }

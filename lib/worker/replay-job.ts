@@ -10,6 +10,8 @@
  *    schedule timers and queued steps, run inline steps, commit their results,
  *    feed the new events back — until the workflow finishes or waits on the outside.
  * 4. Release the lease, keep the execution warm.
+ *
+ * The lease's lifecycle (taking, renewing, release) is the RunLease's (run-lease.ts).
  */
 import { DelayedError, type Job } from 'bullmq';
 import {
@@ -21,40 +23,15 @@ import {
   WorkflowRunNotFoundError,
 } from '../errors/errors.js';
 import { getWorkflow } from '../authoring/registry.js';
-import type { Logger } from '../log/logger.js';
-import type { Store } from '../redis/store.js';
 import type { StartSpec, StoredEvent } from '../redis/store-types.js';
 import { startHint, type ReplayJobData } from '../queue/replay-job-data.js';
 import { realNow } from '../replay/determinism.js';
 import { Execution } from '../replay/execution.js';
 import { deserialize } from '../serialization/codec.js';
-import type { CommitBatcher } from './commit-batcher.js';
-import { drive, type LeaseState, type ReplayLease } from './drive.js';
-import type { ExecutionCache } from './execution-cache.js';
+import type { ReplayContext } from './context.js';
+import { drive } from './drive.js';
 import { logRunStarted, noteIfCancelled } from './lifecycle-log.js';
-
-export interface ReplayContext {
-  store: Store;
-  /** Commits of concurrent replays, batched (default: one commit per call). */
-  commits?: Pick<CommitBatcher, 'commit'>;
-  cache: ExecutionCache;
-  workerId: string;
-  leaseMs: number;
-  inlineLimit: number;
-  /**
-   * New inline steps called within this many ms of the replay's last commit run
-   * before their start is recorded (see {@link drive}); 0 or unset records each
-   * step's start before it runs.
-   */
-  commitWindowMs?: number;
-  publicUrl: string;
-  /** The worker's log sink (lifecycle lines at info, replays at debug). */
-  log: Logger;
-  /** True once the worker is closing: a replay then stops after its current step and hands the run on. */
-  isClosing?: () => boolean;
-  /** Called after each processed wake-up (metrics, tests). */
-  onReplay?: (info: { runId: string; warm: boolean; eventsFed: number; ms: number }) => void;
-}
+import { RunLease, type AcquiredRun } from './run-lease.js';
 
 let ownerSeq = 0;
 const newOwner = (ctx: ReplayContext, job: Job) => `${ctx.workerId}:${job.id}:${++ownerSeq}`;
@@ -75,15 +52,16 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobDat
       return { execution: ex, fed: 0 };
     };
     const firstDelivery = job.attemptsMade === 0 && !(job.stalledCounter > 0) && !(job.attemptsStarted > 1);
-    const r = await replay(ctx, runId, { epoch: 0, start, firstDelivery }, start.owner, false, begin);
+    const r = await replay(ctx, RunLease.toStart(ctx.store, runId, start, firstDelivery), false, begin);
     if (r !== 'not-new') return;
     // Somebody started the run meanwhile (a re-delivered job): replay it from its log.
   }
   const owner = newOwner(ctx, job);
-  let lease;
+  let lease: RunLease;
+  let acquired: AcquiredRun;
   const cached = ctx.cache.peek(runId);
   try {
-    lease = await ctx.store.acquireRun(runId, owner, ctx.leaseMs, cached && { epoch: cached.epoch, cursor: cached.execution.cursor });
+    ({ lease, run: acquired } = await RunLease.acquire(ctx.store, runId, owner, ctx.leaseMs, cached && { epoch: cached.epoch, cursor: cached.execution.cursor }));
   } catch (err) {
     if (RunExpiredError.is(err) || WorkflowRunNotFoundError.is(err)) {
       ctx.cache.delete(runId);
@@ -97,10 +75,9 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobDat
     }
     throw err;
   }
-  const acquired = lease;
   const { epoch } = acquired;
   if (acquired.started) logRunStarted(ctx.log, { runId, workflowName: acquired.workflowName, workerId: ctx.workerId });
-  await replay(ctx, runId, { epoch }, owner, true, async () => {
+  await replay(ctx, lease, true, async () => {
     // acquireRun returned the first page of events; a long log is read on from there.
     const more = async (page: StoredEvent[]) =>
       page.length < acquired.maxEvents ? page : [...page, ...(await ctx.store.readAllEvents(runId, page[page.length - 1]!.eventId))];
@@ -146,26 +123,14 @@ function hintArgs(input: string): unknown[] | undefined {
  */
 async function replay(
   ctx: ReplayContext,
-  runId: string,
-  lease: ReplayLease,
-  owner: string,
+  lease: RunLease,
   recovering: boolean,
   load: () => Promise<{ execution: Execution; fed: number; warm?: boolean }>,
 ): Promise<'done' | 'not-new'> {
   const t0 = performance.now();
-  let renew: ReturnType<typeof setInterval> | undefined;
-  const renewing = () => {
-    renew ??= setInterval(() => {
-      if (held.released) return;
-      ctx.store.renewLease(runId, owner, ctx.leaseMs).then(
-        (ok) => (held.lost ||= !ok && !held.released),
-        () => undefined,
-      );
-    }, Math.max(Math.floor(ctx.leaseMs / 3), 50));
-  };
-  // A new run's lease is taken by its first commit, often the one that also releases it: renew only once held.
-  const held: LeaseState = { lost: false, released: false, acquired: !lease.start, onAcquired: renewing };
-  if (held.acquired) renewing();
+  const { runId } = lease;
+  // A new run's lease is taken by its first commit, often the one that also releases it: renewed only once held.
+  if (lease.acquired) lease.startRenewing();
   let execution: Execution | undefined;
   let warm = false;
   let fed = 0;
@@ -176,7 +141,7 @@ async function replay(
     execution = loaded.execution;
     warm = loaded.warm === true;
     fed = loaded.fed;
-    const driven = await drive(ctx, execution, runId, lease, owner, recovering && !warm, held);
+    const driven = await drive(ctx, execution, lease, recovering && !warm);
     fed += driven.fed;
     if (driven.notNew) {
       notNew = true;
@@ -206,10 +171,7 @@ async function replay(
     }
     throw err;
   } finally {
-    if (renew) clearInterval(renew);
-    if (held.acquired && !held.released) {
-      await ctx.store.releaseRun(runId, owner, lease.epoch, execution?.cursor ?? '').catch(() => undefined);
-    }
+    await lease.release(execution?.cursor ?? '');
     if (restart) await ctx.store.wakeRun(runId).catch((err) => ctx.log('warn', 'could not re-queue the run', { runId, error: (err as Error).message }));
     if (!notNew) {
       const ms = performance.now() - t0;

@@ -6,7 +6,7 @@
 import { DelayedError, type Job } from 'bullmq';
 import { EntityConflictError, RunExpiredError, TooEarlyError, WorkflowRunNotFoundError } from '../errors/errors.js';
 import { logStepResult, noteIfCancelled } from './lifecycle-log.js';
-import type { ReplayContext } from './replay-job.js';
+import type { ReplayContext } from './context.js';
 import { scheduleStep, type StepJobData, type WaitJobData } from './scheduling.js';
 import { runStepAttempt } from './step-runner.js';
 

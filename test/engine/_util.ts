@@ -6,7 +6,7 @@ import { resumeHook, type HookInfo, type Run, type WorkflowEvent } from 'workflo
 import { waitFor } from '../helpers/redis.js';
 import type { Store } from '../../lib/redis/store.js';
 import { ExecutionCache } from '../../lib/worker/execution-cache.js';
-import type { ReplayContext } from '../../lib/worker/replay-job.js';
+import type { ReplayContext } from '../../lib/worker/context.js';
 
 /** A replay context for driving processReplayJob directly (no BullMQ worker): one inline step, no commit window. */
 export function testReplayContext(store: Store, overrides: Partial<ReplayContext> = {}): ReplayContext {

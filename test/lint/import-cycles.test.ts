@@ -23,13 +23,7 @@ const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
  * that grows, or a new one, fails). Delete an entry once its circle is gone:
  * the test fails on an entry that no longer matches a circle.
  */
-const ALLOWED: Array<{ files: string[]; why: string }> = [
-  {
-    // drive.ts imports the ReplayContext type from replay-job.ts, which imports drive().
-    files: ['lib/worker/drive.ts', 'lib/worker/replay-job.ts'],
-    why: 'removed by the lease refactor (issue 11 item 1)',
-  },
-];
+const ALLOWED: Array<{ files: string[]; why: string }> = [];
 
 /** The module specifiers a source file names: imports, type imports, re-exports, import() of a literal. */
 function specifiersOf(source: string): string[] {
