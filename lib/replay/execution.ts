@@ -349,7 +349,12 @@ export class Execution implements WorkflowHandle {
     const open = this.openCalls();
     const newSteps = open.filter((c): c is StepCall => c.kind === 'step' && !c.created && !c.inputError);
     const inline = newSteps.length <= this.inlineLimit;
-    // Hooks first, so a step that sends a token out runs after the hook exists.
+    // Hooks first, so a step that sends a token out runs after the hook exists. Disposals of hooks the
+    // log has go before new hooks: `h.dispose(); createHook({ token })` must find the token free.
+    const disposeOp = (c: Call) => c.kind === 'hook' && c.disposed && !c.disposedLogged && !c.conflict;
+    for (const c of open) {
+      if (c.kind === 'hook' && c.created && disposeOp(c)) out.ops.push({ t: 'hook_disposed', c: c.id, d: serialize({}) });
+    }
     for (const c of open) {
       if (c.kind !== 'hook') continue;
       if (!c.created) {
@@ -362,11 +367,8 @@ export class Execution implements WorkflowHandle {
           ...(c.metadata !== undefined ? { md: c.metadata } : {}),
           ...(c.respondWith !== undefined ? { rw: c.respondWith } : {}),
         });
-      }
-    }
-    for (const c of open) {
-      if (c.kind === 'hook' && c.disposed && !c.disposedLogged && !c.conflict) {
-        out.ops.push({ t: 'hook_disposed', c: c.id, d: serialize({}) });
+        // Created and disposed since the last commit: disposed right after, before the next hook claims its token.
+        if (disposeOp(c)) out.ops.push({ t: 'hook_disposed', c: c.id, d: serialize({}) });
       }
     }
     for (const c of open) {

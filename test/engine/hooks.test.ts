@@ -91,6 +91,20 @@ const disposer = defineWorkflow(`${N}.disposer`, async (first: string, second: s
   return [a, b];
 });
 
+// (e2) a hook disposed and a new one on the same token, with no suspension in between
+const regenerate = defineWorkflow(`${N}.regenerate`, async (token: string) => {
+  const h1 = createHook<string>({ token });
+  const a = await h1; // hook_1 is committed (and resumed) before it is disposed
+  h1.dispose();
+  const h2 = createHook<string>({ token });
+  const b = await h2;
+  h2.dispose();
+  // hook_3 is never committed before its disposal: created, disposed, then hook_4 takes the token, in one commit.
+  createHook<string>({ token }).dispose();
+  const c = await createHook<string>({ token });
+  return [a, b, c];
+});
+
 // (f) schema-validated hook
 const approvalHook = defineHook({ schema: z.object({ approved: z.boolean(), note: z.string().min(1) }) });
 const validated = defineWorkflow(`${N}.validated`, async (token: string) => {
@@ -123,7 +137,7 @@ describe('engine: hooks', function () {
     redis = await startRedis();
     configure({ connection: redis.url, prefix });
     worker = await createWorker({
-      workflows: [collect, buffered, raceLong, raceLoop, holder, contender, disposer, validated, withMetadata, pair],
+      workflows: [collect, buffered, raceLong, raceLoop, holder, contender, disposer, regenerate, validated, withMetadata, pair],
       connection: redis.url,
       prefix,
       lockDurationMs: 5000,
@@ -230,6 +244,31 @@ describe('engine: hooks', function () {
     const infoC = await resumeWhenReady(token, 'for C');
     expect(infoC.runId).to.equal(runC.runId);
     expect(await runC.returnValue).to.equal('for C');
+  });
+
+  it('(e2) a hook disposed and a new one created on the same token in one commit: the new hook gets the token, not a conflict', async () => {
+    const token = tok('regen');
+    const run = await start(regenerate, [token]);
+    await resumeWhenReady(token, 'one');
+    await waitForEvent(run, (e) => e.type === 'hook_created' && e.correlationId === 'hook_2', 'hook_2');
+    await resumeHook(token, 'two');
+    await waitForEvent(run, (e) => e.type === 'hook_created' && e.correlationId === 'hook_4', 'hook_4');
+    await resumeHook(token, 'three');
+    const out = await run.returnValue;
+    expect(out).to.deep.equal(['one', 'two', 'three']);
+    const lines = (await eventLines(run)).filter((l) => l.startsWith('hook_'));
+    expect(lines).to.deep.equal([
+      'hook_created hook_1',
+      'hook_received hook_1',
+      'hook_disposed hook_1',
+      'hook_created hook_2',
+      'hook_received hook_2',
+      'hook_disposed hook_2',
+      'hook_created hook_3',
+      'hook_disposed hook_3',
+      'hook_created hook_4',
+      'hook_received hook_4',
+    ]);
   });
 
   it('(e) dispose() releases the token once the workflow suspends', async () => {
