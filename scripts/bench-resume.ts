@@ -9,12 +9,12 @@
  * Per round: sequential latency (ops interleaved call by call, the order
  * rotated every iteration, so machine noise hits all of them alike), then
  * throughput with N concurrent callers (each op in turn, order rotated per
- * round). The summary is the median over rounds. Targets (SPEC §4,
- * reference/redis-bullmq.md §5): resumeHook p50 ≤ 1.1 × Queue.add p50 and
+ * round). The summary is the median over rounds. Targets (docs/BENCHMARKS.md):
+ * resumeHook p50 ≤ 1.1 × Queue.add p50 and
  * ≤ 3 × PING p50. Writes bench-results/resume.json.
  *
  * Ops measured:
- * - `resumeHook`: the public API on one run + one hook (the brief's set-up).
+ * - `resumeHook`: the public API on one run + one hook (one run waiting on one hook).
  *   That run's replay job stays waiting (no worker), so every resume takes
  *   BullMQ's de-duplication path (no new job hash is written).
  * - `resumeHook (new job)`: the public API, each call on a different run

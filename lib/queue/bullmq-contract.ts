@@ -5,7 +5,7 @@
  * ARGV with BullMQ's public Job#addJob through an intercepting client.
  *
  * bullmq is pinned exactly in package.json; {@link checkBullmqContract} runs at
- * start-up and test/bullmq-contract.test.ts fails if an upgrade breaks it.
+ * start-up and test/foundation/bullmq-contract.test.ts fails if an upgrade breaks it.
  */
 import { createRequire } from 'node:module';
 import { Job, type Queue } from 'bullmq';
@@ -99,7 +99,7 @@ function occurrences(hay: Buffer, needle: Buffer): number {
   return n;
 }
 
-/** Options of the replay jobs (deduplicated per run; see SPEC §4). */
+/** Options of the replay jobs (deduplicated per run; see ARCHITECTURE §4). */
 export function replayJobOptions(runId: string) {
   return {
     deduplication: { id: runId, keepLastIfActive: true },

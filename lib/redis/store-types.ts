@@ -1,7 +1,7 @@
 /** Types shared by the store, the runtime API and the replay engine. */
 import type { RunStatus } from '../domain/run-status.js';
 
-/** Event types: the official vocabulary (see SPEC §3). */
+/** Event types: the official vocabulary (see ARCHITECTURE §3). */
 export type EventType =
   | 'run_created'
   | 'run_started'

@@ -181,7 +181,7 @@ export class Store {
     return { runId: String(reply[1]), created: reply[0] === LuaCode.OK };
   }
 
-  /** The atomic resume (SPEC §4). Throws HookNotFoundError when the token is not live. */
+  /** The atomic resume (ARCHITECTURE §4). Throws HookNotFoundError when the token is not live. */
   resumeHook(
     token: string,
     data: string,

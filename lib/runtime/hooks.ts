@@ -31,7 +31,7 @@ export function toHookInfo<M = unknown>(rec: HookRecord): HookInfo<M> {
 
 /**
  * Sends a payload to the hook holding `token` and wakes its run: one atomic
- * script appends `hook_received` and schedules the run (SPEC §4).
+ * script appends `hook_received` and schedules the run (ARCHITECTURE §4).
  * Rejects with `HookNotFoundError` for an unknown or disposed token or a
  * finished run, and with a typed error for bad input; nothing is written then.
  */

@@ -1,5 +1,5 @@
 /**
- * Determinism (SPEC §6): Date.now(), new Date() and Math.random() replay the
+ * Determinism (ARCHITECTURE §6): Date.now(), new Date() and Math.random() replay the
  * same values on every wake-up, even on a cold full replay by another worker;
  * workflow code that no longer matches its log fails the run with a
  * NondeterminismError that names what diverged.

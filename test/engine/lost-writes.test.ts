@@ -1,5 +1,5 @@
 /**
- * Lost writes during a replay (SPEC §5.10): Redis takes a run's keys back in
+ * Lost writes during a replay (ARCHITECTURE §7.10): Redis takes a run's keys back in
  * time while a worker is in the middle of replaying it, at the same epoch (the
  * loss happened after the replay took the run). The replay's next commit names
  * a cursor the log no longer has: it is refused (EventLogRewoundError), the

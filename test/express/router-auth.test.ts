@@ -1,6 +1,6 @@
 /**
  * workflow-redis/express: the operator routes (runs, event logs, timeline,
- * cancel, the inspector) are closed by default (SPEC §5.8). Without `auth`
+ * cancel, the inspector) are closed by default (ARCHITECTURE §7.8). Without `auth`
  * they answer 403 with a message that says what to pass, and the router
  * warns once when it is built; `unsafeNoAuth: true` serves them (with one
  * warning); the resume and webhook routes stay public either way.

@@ -1,5 +1,5 @@
 /**
- * SPEC §5.7: bad input gets a typed error and writes nothing — checked against
+ * ARCHITECTURE §7.7: bad input gets a typed error and writes nothing — checked against
  * a live hook, so a missing check would show up as a write. Plus the other
  * side: what superjson can carry round-trips exactly through the stream.
  */

@@ -1,7 +1,7 @@
 /**
  * The contract with BullMQ (lib/queue/bullmq-contract.ts): the pinned version,
  * the captured addStandardJob template, the shape of the jobs our scripts add,
- * and SPEC §4's no-lost-wake-up rule: a resume that lands while the run's job
+ * and ARCHITECTURE §4's no-lost-wake-up rule: a resume that lands while the run's job
  * is active produces a follow-up replay after it.
  */
 import { expect } from 'chai';

@@ -1,5 +1,5 @@
 /**
- * SPEC §5.3 "Finished means finished": once a run ends (completed, failed,
+ * ARCHITECTURE §7.3 "Finished means finished": once a run ends (completed, failed,
  * cancelled), or once its hook is disposed, resumeHook on the token rejects
  * with HookNotFoundError and appends nothing; getHookByToken rejects too.
  */

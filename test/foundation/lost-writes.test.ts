@@ -1,5 +1,5 @@
 /**
- * A log that lost acknowledged writes (SPEC §5.10): a failover to a replica
+ * A log that lost acknowledged writes (ARCHITECTURE §7.10): a failover to a replica
  * behind its master, or a restart from an older snapshot, takes the run's
  * keys back in time while a worker still holds an execution that consumed the
  * lost events. acquireRun must not hand that execution the log as "warm", and

@@ -1,5 +1,5 @@
 /**
- * SPEC §4 / §5.1: N concurrent resumeHook calls on one token append exactly N
+ * ARCHITECTURE §4 / §5.1: N concurrent resumeHook calls on one token append exactly N
  * hook_received events (each payload once) and leave the run scheduled on the
  * workflow queue — one deduplicated job that a real BullMQ worker receives.
  */

@@ -1,5 +1,5 @@
 /**
- * SPEC §3: a run's stream is never trimmed while the run lives; retention
+ * ARCHITECTURE §3: a run's stream is never trimmed while the run lives; retention
  * after it ends is a setting (`configure({ retention })`). A finished run's
  * keys expire that long after its end, in the same script as the terminal
  * event, and pruneRuns.lua then drops it from the run indexes.

@@ -1,5 +1,5 @@
 /**
- * SPEC §3 / §5.2: a token is unique among live hooks. The claim is atomic with
+ * ARCHITECTURE §3 / §5.2: a token is unique among live hooks. The claim is atomic with
  * the hook_created / hook_conflict event; the token is free again once the
  * winner's hook is disposed or its run ends.
  */

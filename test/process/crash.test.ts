@@ -1,5 +1,5 @@
 /**
- * Crash safety (SPEC §5.5): `kill -9` of a worker process while 50 runs are
+ * Crash safety (ARCHITECTURE §7.5): `kill -9` of a worker process while 50 runs are
  * in the middle of a step. A second worker process picks the runs up once
  * the dead worker's locks and leases expire and completes all of them; steps
  * ran at least once, and every step result is in the log exactly once.

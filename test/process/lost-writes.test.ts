@@ -1,5 +1,5 @@
 /**
- * Lost acknowledged writes (SPEC §5.10, issue 9): Redis comes back older than
+ * Lost acknowledged writes (ARCHITECTURE §7.10, issue 9): Redis comes back older than
  * what a worker has already seen — a failover to a replica behind its master,
  * a restart from an older snapshot or an `everysec` AOF. The faithful case:
  * the snapshot is taken while the runs are inside a step (their replay holds

@@ -1,5 +1,5 @@
 /**
- * Redis restart (SPEC §5.6): with AOF and `appendfsync always`, a run
+ * Redis restart (ARCHITECTURE §7.6): with AOF and `appendfsync always`, a run
  * suspended on a hook survives `kill -9` of redis-server and a restart on the
  * same port and data directory. The worker process and this client reconnect
  * on their own; the resume after the restart completes the run, and every

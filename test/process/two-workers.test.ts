@@ -1,7 +1,7 @@
 /**
  * Two worker processes, one Redis: 100 runs of a 3-step workflow started from
  * this process all complete, each step result is recorded exactly once, and
- * the work is spread over both processes (SPEC §5.4, horizontal scaling).
+ * the work is spread over both processes (ARCHITECTURE §7.4, horizontal scaling).
  */
 import { expect } from 'chai';
 import { configure, start, type Run } from 'workflow-redis/api';
