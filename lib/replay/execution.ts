@@ -15,7 +15,7 @@ import { NondeterminismError, SerializationError } from '../errors/errors.js';
 import type { CommitOp, StoredEvent } from '../redis/store-types.js';
 import { peekData, serialize } from '../serialization/codec.js';
 import { Call, HookCall, StepCall, WaitCall } from './calls.js';
-import { workflowStorage, type WorkflowHandle } from './context.js';
+import { workflowStorage, type HookRequest, type WorkflowHandle } from './context.js';
 import { seededRandom } from './determinism.js';
 import { compareEventIds } from './event-ids.js';
 
@@ -244,15 +244,7 @@ export class Execution implements WorkflowHandle {
   }
 
   /** A hook created by workflow code. Tokens recorded in the log win over new ones. */
-  createHook(opts: {
-    token?: string;
-    newToken: () => string;
-    metadata?: string;
-    isWebhook: boolean;
-    respondWith?: string;
-    /** Resolves the response mode asynchronously (a static Response). */
-    respondWithAsync?: () => Promise<string>;
-  }): HookCall {
+  createHook(opts: HookRequest): HookCall {
     const id = `hook_${++this.seq.hook}`;
     const recorded = this.lookahead.get(id);
     let token = opts.token;

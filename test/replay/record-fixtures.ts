@@ -15,12 +15,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { closeWorkflowClient, configure, getRun, resumeHook, start } from 'workflow-redis/api';
+import { closeWorkflowClient, configure, getRun, start } from 'workflow-redis/api';
 import { createWorker } from 'workflow-redis/worker';
 import type { Workflow } from 'workflow-redis';
 import { getStore } from '../../lib/runtime/config.js';
 import type { StoredEvent } from '../../lib/redis/store-types.js';
 import { deserialize } from '../../lib/serialization/codec.js';
+import { resumeWhenReady } from '../engine/_util.js';
 import { startRedis, uniquePrefix, waitFor } from '../helpers/redis.js';
 import type { Fixture } from './_harness.js';
 import * as W from './_workflows.js';
@@ -47,20 +48,6 @@ async function eventOf(runId: string, pred: (e: StoredEvent) => boolean, what: s
   return (await waitFor(async () => (await events(runId)).find(pred), { what, timeoutMs: 20_000 }))!;
 }
 
-/** Resumes `token` once its hook is registered. */
-async function resumeWhenLive(token: string, payload: unknown): Promise<void> {
-  await waitFor(
-    async () => {
-      try {
-        return await resumeHook(token, payload);
-      } catch (err) {
-        if ((err as Error).name === 'HookNotFoundError') return undefined;
-        throw err;
-      }
-    },
-    { what: `hook ${token}`, timeoutMs: 20_000 },
-  );
-}
 
 /** Waits until the run is quiescent: finished, or every event consumed by a released replay; and the log unchanged for a while. */
 async function quiescent(runId: string): Promise<void> {
@@ -99,8 +86,8 @@ const scenarios: Scenario[] = [
     workflow: W.hookTwoPayloads,
     args: ['fixture:hook-two-payloads'],
     drive: async () => {
-      await resumeWhenLive('fixture:hook-two-payloads', { n: 1 });
-      await resumeWhenLive('fixture:hook-two-payloads', { n: 2 });
+      await resumeWhenReady('fixture:hook-two-payloads', { n: 1 });
+      await resumeWhenReady('fixture:hook-two-payloads', { n: 2 });
     },
   },
   {
@@ -110,7 +97,7 @@ const scenarios: Scenario[] = [
     args: ['fixture:hook-suspended'],
     suspended: true,
     drive: async (runId) => {
-      await resumeWhenLive('fixture:hook-suspended', { n: 40 });
+      await resumeWhenReady('fixture:hook-suspended', { n: 40 });
       await eventOf(runId, (e) => e.type === 'hook_received', 'the payload');
       await quiescent(runId);
     },
@@ -139,7 +126,7 @@ const scenarios: Scenario[] = [
     args: [3_600_000],
     drive: async (runId) => {
       const created = await eventOf(runId, (e) => e.type === 'hook_created', 'the hook');
-      await resumeWhenLive(tokenOf(created), { v: 'first!' });
+      await resumeWhenReady(tokenOf(created), { v: 'first!' });
     },
   },
   {
@@ -156,9 +143,9 @@ const scenarios: Scenario[] = [
     args: ['fixture:generations'],
     drive: async (runId) => {
       await eventOf(runId, (e) => e.type === 'wait_completed', 'the sleep to win the race');
-      await resumeWhenLive('fixture:generations', 'a');
+      await resumeWhenReady('fixture:generations', 'a');
       await eventOf(runId, (e) => e.type === 'hook_created' && e.correlationId === 'hook_2', 'hook_2');
-      await resumeWhenLive('fixture:generations', 'b');
+      await resumeWhenReady('fixture:generations', 'b');
     },
   },
   {
