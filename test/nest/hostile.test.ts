@@ -22,7 +22,7 @@ import { closeWorkflowClient, configure, start } from 'workflow-redis/api';
 import { createWorker } from 'workflow-redis/worker';
 import { settledStore } from '../foundation/helpers.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { BAD_ESCAPES, KEY_MARKER, METHODS, PAYLOAD_MARKER, rng, undecodable } from '../express/_hostile-corpus.js';
+import { BAD_ESCAPES, KEY_MARKER, METHODS, PAYLOAD_MARKER, rng, undecodable, type HostileCase } from '../express/_hostile-corpus.js';
 import { rawRequest } from '../express/_util.js';
 
 const SEED = Number(process.env.HOSTILE_SEED ?? 20261203);
@@ -36,15 +36,8 @@ const webhooks = defineWorkflow('nest-hostile.webhooks', async () => {
   return 'resumed';
 });
 
-interface NestCase {
-  n: number;
-  kind: string;
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: Buffer;
-  expect?: number;
-}
+/** A corpus case as the Express suite's, without its auth fields (the Nest module has no operator routes). */
+type NestCase = Omit<HostileCase, 'auth' | 'operator'>;
 
 /** The corpus: live tokens only with a broken escape, a refused method, or a body Nest's parsers refuse. */
 function corpus(seed: number, live: string[], unknown: string[]): NestCase[] {
