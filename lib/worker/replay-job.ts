@@ -171,7 +171,8 @@ async function replay(
     }
     throw err;
   } finally {
-    await lease.release(execution?.cursor ?? '');
+    const releasing = lease.release(execution?.cursor ?? '');
+    if (releasing) await releasing;
     if (restart) await ctx.store.wakeRun(runId).catch((err) => ctx.log('warn', 'could not re-queue the run', { runId, error: (err as Error).message }));
     if (!notNew) {
       const ms = performance.now() - t0;

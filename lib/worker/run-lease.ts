@@ -146,12 +146,16 @@ export class RunLease {
   /**
    * The end of the replay: stops renewing and, if no commit released the
    * lease, releases it, recording `cursor` as the last event consumed. Never
-   * throws (a lease left behind expires).
+   * throws (a lease left behind expires). Returns undefined when there was
+   * nothing to release (the usual case: a commit released it), so the caller
+   * awaits nothing then.
    */
-  async release(cursor: string): Promise<void> {
+  release(cursor: string): Promise<void> | undefined {
     this.stop();
-    if (this._acquired && !this._released) {
-      await this.store.releaseRun(this.runId, this.owner, this._epoch, cursor).catch(() => undefined);
-    }
+    if (!this._acquired || this._released) return undefined;
+    return this.store.releaseRun(this.runId, this.owner, this._epoch, cursor).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 }
