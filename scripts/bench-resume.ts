@@ -45,6 +45,8 @@ import { assertToken } from '../lib/runtime/validate.js';
 import { toHookInfo } from '../lib/runtime/hooks.js';
 import type { Store } from '../lib/redis/store.js';
 import type { HookRecord } from '../lib/redis/store-types.js';
+import { QUEUE_NAMES } from '../lib/redis/keys.js';
+import type { ReplayJobTemplate } from '../lib/queue/bullmq-contract.js';
 import { launchRedis, type LaunchedRedis } from './redis-launcher.js';
 
 // ---------------------------------------------------------------- parameters
@@ -164,9 +166,12 @@ interface Fixture {
   queue: Queue;
 }
 
+/** The route of the runs this benchmark creates (their queue is `workflows/bench@1`). */
+const BENCH_ROUTE = { workflowName: 'bench', version: '1' };
+
 async function createRunWithHook(store: Store, token: string): Promise<void> {
   const runId = `wrun_bench_${newResumeId().replace(/[^A-Za-z0-9]/g, 'x')}`;
-  await store.createRun({ runId, workflowName: 'bench', input: serialize([]), data: serialize({ workflowName: 'bench' }) });
+  await store.createRun({ runId, ...BENCH_ROUTE, input: serialize([]), data: serialize(BENCH_ROUTE) });
   const { results } = await store.commit(runId, null, [
     { t: 'hook_created', c: 'hook_1', d: serialize({ token }), tk: token, wh: false },
   ]);
@@ -189,7 +194,7 @@ async function prepareFreshRuns(fx: Fixture, count: number): Promise<void> {
       }
     }),
   );
-  await deleteMatching(fx.store.client as Redis, `${fx.store.keys.bullPrefix}:${'workflows'}:*`);
+  await deleteMatching(fx.store.client as Redis, `${fx.store.keys.bullPrefix}:${QUEUE_NAMES.replays(BENCH_ROUTE)}:*`);
   fx.freshTokens = tokens;
 }
 
@@ -356,13 +361,11 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
   const skipped: string[] = [];
   const internals = fx.store as unknown as {
     templates: { run: string; events: string; resumes: string };
-    bullKeys: string[];
-    template: { parts: Buffer[] };
+    template: ReplayJobTemplate;
   };
-  const { templates: t, bullKeys } = internals;
-  const parts = internals.template?.parts;
-  if (!t || !Array.isArray(bullKeys) || !Array.isArray(parts)) throw new Error('Store internals changed (templates/bullKeys/template.parts)');
-  const keys = [fx.store.keys.hooks(), ...bullKeys];
+  const { templates: t, template } = internals;
+  if (!t || !template || !Array.isArray(template.keys)) throw new Error('Store internals changed (templates/template)');
+  const keys = [fx.store.keys.hooks()];
   const data = serializeLimited({ payload: { approved: true, i: 0 } }, DEFAULT_MAX_PAYLOAD_BYTES, 'payload');
   const runId = (await fx.store.getHook(fx.token))!.runId;
   const client = (fx.store.client as Redis).duplicate() as Redis & Record<string, (...a: unknown[]) => Promise<unknown>>;
@@ -391,25 +394,28 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
     const clientP50 = Object.fromEntries(cNames.map((nm, x) => [nm, round1(latencyStats(lat[x]!).p50)]));
 
     // ---- server side
-    const full = buildScript('resumeHook', parts);
+    const full = buildScript('resumeHook', template);
     const lookupLine = "local rec = redis.call('HGET', KEYS[1], ARGV[1])";
     const cut = full.indexOf(lookupLine);
-    const enqueueCall = /^enqueueReplay\(runId, now\)\s*$/m;
+    const enqueueCall = /^enqueueReplay\(runId, now, live\[2\]\)\s*$/m;
     const head = cut >= 0 ? full.slice(0, cut) : '';
     const lookup = `${lookupLine}\nlocal hook = cjson.decode(rec)\n`;
-    const enq = `local nk, p = #KEYS, templateParts()\nlocal k = {}\nfor i = nk - 8, nk do k[#k + 1] = KEYS[i] end\nlocal runId = hook.runId\n`;
-    // The job assembly of includes/enqueueReplay.lua (template parts joined with the run id and time), without the BullMQ add.
+    const queueOf = "redis.call('HGET', fillTemplate(ARGV[4], hook.runId), 'queue')";
+    const enq = `local p = replayJob()\nlocal runId = hook.runId\nlocal queue = ${queueOf}\n`;
+    // The job assembly of includes/enqueueReplay.lua (template parts joined with the queue, run id and time), without the BullMQ add.
     const assemble =
-      'local x, y = cmsgpack.pack(p[5] .. runId .. p[6]), cmsgpack.pack(nowMs())\n' +
-      "if p[4] == 't' then x, y = y, x end\n" +
-      'local a = p[1] .. x .. p[2] .. y .. p[3]\n' +
-      'local d = p[7] .. runId .. p[8]\n' +
-      'local o = p[9] .. cmsgpack.pack(runId) .. p[10]\n';
+      'local k = {}\nfor i, kk in ipairs(p.keys) do k[i] = kk[1] .. queue .. kk[2] end\n' +
+      'local pre = cmsgpack.pack(p.keyPrefix[1] .. queue .. p.keyPrefix[2])\n' +
+      'local x, y = cmsgpack.pack(p.dedup[1] .. queue .. p.dedup[2] .. runId .. p.dedup[3]), cmsgpack.pack(nowMs())\n' +
+      "if p.order == 't' then x, y = y, x end\n" +
+      'local a = p.args[1] .. pre .. p.args[2] .. x .. p.args[3] .. y .. p.args[4]\n' +
+      'local d = p.data[1] .. runId .. p.data[2]\n' +
+      'local o = p.opts[1] .. cmsgpack.pack(runId) .. p.opts[2]\n';
     const lua: Record<string, string | undefined> = {
       'resumeHook script (full)': full,
       'token lookup + cjson.decode only': cut >= 0 ? `${head}${lookup}return 1` : undefined,
       '+ job assembly from the template parts': cut >= 0 ? `${head}${lookup}${enq}${assemble}return 1` : undefined,
-      'token lookup + enqueueReplay (assembly + BullMQ add)': cut >= 0 ? `${head}${lookup}return enqueueReplay(hook.runId, nowMs())` : undefined,
+      'token lookup + enqueueReplay (assembly + BullMQ add)': cut >= 0 ? `${head}${lookup}return enqueueReplay(hook.runId, nowMs(), ${queueOf})` : undefined,
       'resumeHook script minus enqueueReplay (event-store part)': enqueueCall.test(full) ? full.replace(enqueueCall, '') : undefined,
       'BullMQ prelude only (+ return 1)': `${bullAddStandardJobLua()}\nreturn 1`,
     };
@@ -426,7 +432,7 @@ async function breakdown(fx: Fixture): Promise<Breakdown> {
     }
     let q = 0;
     serverOps['Queue.add, replay-job options, dedup hit (same path as resumeHook)'] = () =>
-      fx.store.workflowQueue.add('replay', { runId }, replayJobOptions(runId) as never);
+      fx.store.queues(BENCH_ROUTE).replays.add('replay', { runId }, replayJobOptions(runId) as never);
     serverOps['Queue.add, replay-job options, new job'] = () => {
       const id = `wrun_bench_q${q++}`;
       return fx.queue.add('replay', { runId: id }, replayJobOptions(id) as never);

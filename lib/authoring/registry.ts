@@ -1,12 +1,17 @@
 /**
  * Workflows and steps are plain functions registered by name (no compiler).
  * Names are stored in the event log: keep them stable across deploys.
+ * Workflows are registered by name and version (their route, `name@version`):
+ * several versions of one workflow may live side by side in one process.
  */
 import { InvalidArgumentError } from '../errors/errors.js';
+import { routeId } from '../domain/route.js';
 
 /** A registered workflow: pass it to `start()` and to `createWorker({ workflows })`. */
 export interface Workflow<Args extends unknown[] = any[], R = any> {
   readonly workflowName: string;
+  /** The version its runs are pinned to (`defineWorkflow(name, fn, { version })`; default `'1'`). */
+  readonly version: string;
   readonly fn: (...args: Args) => Promise<R> | R;
 }
 
@@ -41,18 +46,23 @@ export function assertName(kind: 'workflow' | 'step', name: unknown): asserts na
   }
 }
 
-/** Registers (or, for hot reload and tests, replaces) a workflow: the log refers to it by name. */
+/** Registers (or, for hot reload and tests, replaces) a workflow version: the log refers to it by name, a run to its version. */
 export function registerWorkflow(w: Workflow): void {
-  workflows.set(w.workflowName, w);
+  workflows.set(routeId(w), w);
 }
 
 export function registerStep(s: StepDefinition): void {
   steps.set(s.stepName, s);
 }
 
-/** The workflow registered under `name`, if any. */
-export function getWorkflow(name: string): Workflow | undefined {
-  return workflows.get(name);
+/** The workflow registered under `name` and `version`, if any. */
+export function getWorkflow(name: string, version: string): Workflow | undefined {
+  return workflows.get(routeId({ workflowName: name, version }));
+}
+
+/** Every version of `name` registered in this process, in registration order. */
+export function workflowVersions(name: string): Workflow[] {
+  return [...workflows.values()].filter((w) => w.workflowName === name);
 }
 
 /** The step registered under `name`, if any. */

@@ -1,21 +1,39 @@
 /** defineWorkflow and defineStep: plain functions registered by name. */
 import { InvalidArgumentError } from '../errors/errors.js';
+import { DEFAULT_WORKFLOW_VERSION, versionProblem } from '../domain/route.js';
 import { currentExecution } from '../replay/context.js';
 import { assertName, registerStep, registerWorkflow, type StepDefinition, type StepOptions, type Workflow } from './registry.js';
 
+/** Options of {@link defineWorkflow}. */
+export interface WorkflowOptions {
+  /**
+   * The version runs started from this definition are pinned to: every replay
+   * of such a run goes to a worker that registers this name and version, so
+   * code that changes what a run does gets a new version and runs in flight
+   * finish on the old one (see README "Deploying new code"). 1-64 letters,
+   * digits or `_ . -`. Default `'1'`.
+   */
+  version?: string;
+}
+
 /**
- * Registers an async function as a workflow under a stable name and returns
- * the handle to pass to `start()` and `createWorker({ workflows })`.
- * The body is replayed from the event log on every wake-up: keep it
- * deterministic (use steps for I/O, `sleep` for time).
+ * Registers an async function as a workflow under a stable name (and
+ * version) and returns the handle to pass to `start()` and
+ * `createWorker({ workflows })`. The body is replayed from the event log on
+ * every wake-up: keep it deterministic (use steps for I/O, `sleep` for time).
  */
 export function defineWorkflow<Args extends unknown[], R>(
   name: string,
   fn: (...args: Args) => Promise<R> | R,
+  opts: WorkflowOptions = {},
 ): Workflow<Args, R> {
   assertName('workflow', name);
   if (typeof fn !== 'function') throw new InvalidArgumentError(`defineWorkflow("${name}", fn): fn must be a function.`);
-  const wf: Workflow<Args, R> = Object.freeze({ workflowName: name, fn });
+  if (opts === null || typeof opts !== 'object') throw new InvalidArgumentError(`defineWorkflow("${name}", fn, opts): opts must be an object like { version: '2' }.`);
+  const version = opts.version ?? DEFAULT_WORKFLOW_VERSION;
+  const problem = versionProblem(version);
+  if (problem) throw new InvalidArgumentError(`defineWorkflow("${name}"): ${problem}`);
+  const wf: Workflow<Args, R> = Object.freeze({ workflowName: name, version, fn });
   registerWorkflow(wf as Workflow);
   return wf;
 }

@@ -30,8 +30,8 @@ export function withoutTokens(items: TimelineItem[]): TimelineItem[] {
 export function renderRunSummary(info: RunInfo): string {
   const rows: [string, string][] = [
     ['Run', info.runId],
-    ['Workflow', info.workflowName],
-    ['Status', info.status],
+    ['Workflow', `${info.workflowName} (version ${info.version})`],
+    ['Status', info.waitingFor ? `${info.status} — ${info.waitingFor}` : info.status],
     ['Created', formatTime(info.createdAt)],
   ];
   if (info.startedAt) rows.push(['Started', formatTime(info.startedAt)]);

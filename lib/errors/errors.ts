@@ -115,12 +115,16 @@ export class WorkflowRunCancelledError extends WorkflowError {
 /** `start()` or a worker met a workflow name that no `defineWorkflow` registered. */
 export class WorkflowNotRegisteredError extends WorkflowError {
   readonly workflowName: string;
-  constructor(workflowName: string) {
+  /** The version asked for, when one was. */
+  readonly version: string | undefined;
+  constructor(workflowName: string, version?: string) {
+    const call = version === undefined ? `defineWorkflow("${workflowName}", ...)` : `defineWorkflow("${workflowName}", fn, { version: '${version}' })`;
     super(
-      `No workflow is registered as "${workflowName}". Import the module that calls defineWorkflow("${workflowName}", ...) ` +
+      `No workflow is registered as "${workflowName}"${version === undefined ? '' : ` version '${version}'`}. Import the module that calls ${call} ` +
         'before start(), and pass it to createWorker({ workflows }).',
     );
     this.workflowName = workflowName;
+    this.version = version;
   }
 }
 

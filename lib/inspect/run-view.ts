@@ -6,7 +6,10 @@ import { toJsonSafe } from './json-safe.js';
 export interface RunView {
   runId: string;
   workflowName: string;
+  version: string;
   status: RunInfo['status'];
+  /** While no live worker registers the run's version: "waiting for a worker that registers approval@2". */
+  waitingFor?: string;
   createdAt: string;
   startedAt?: string;
   completedAt?: string;
@@ -21,9 +24,11 @@ export function toRunView(info: RunInfo): RunView {
   const view: RunView = {
     runId: info.runId,
     workflowName: info.workflowName,
+    version: info.version,
     status: info.status,
     createdAt: info.createdAt.toISOString(),
   };
+  if (info.waitingFor) view.waitingFor = info.waitingFor;
   if (info.startedAt) view.startedAt = info.startedAt.toISOString();
   if (info.completedAt) {
     view.completedAt = info.completedAt.toISOString();

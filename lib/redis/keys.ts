@@ -9,12 +9,30 @@
  */
 import { RUN_STATUSES, type RunStatus } from '../domain/run-status.js';
 import { prefixProblem } from '../domain/prefix.js';
+import { routeId, type Route } from '../domain/route.js';
 
 /** Placeholder that stands for a run id inside a key template. Run ids never contain NUL. */
 export const RUN_ID_SLOT = '\u0000';
 
-/** Names of the BullMQ queues (inside the tagged prefix). */
-export const QUEUE_NAMES = { workflows: 'workflows', steps: 'steps' } as const;
+/**
+ * Names of the BullMQ queues (inside the tagged prefix): two per workflow
+ * route, so that only a worker that registers `name@version` takes its jobs
+ * and bull-board lists them by name — `workflows/<name>@<version>` (replays)
+ * and `steps/<name>@<version>` (step deliveries and sleep timers). BullMQ
+ * refuses `:` in a queue name, which workflow names may hold: it is written
+ * `%3A` (`%` is not a name character, so the spelling is unambiguous).
+ */
+export const QUEUE_NAMES = {
+  replays: (r: Route) => `workflows/${queueSafe(routeId(r))}`,
+  steps: (r: Route) => `steps/${queueSafe(routeId(r))}`,
+} as const;
+
+/** Stands for the queue name in the replay job template the scripts fill in (lib/queue/bullmq-contract.ts). */
+export const QUEUE_SLOT = '__wfr_queue__';
+
+function queueSafe(id: string): string {
+  return id.replace(/:/g, '%3A');
+}
 
 /** Builds every key of one prefix. */
 export function createKeyspace(prefix = 'wf') {
@@ -52,6 +70,12 @@ export function createKeyspace(prefix = 'wf') {
     runsByStatus: (status: RunStatus) => k('runs', 'status', status),
     /** ZSET: runs of one workflow by creation time. */
     runsByWorkflow: (workflowName: string) => k('runs', 'workflow', workflowName),
+    /** ZSET: runs of one workflow version by creation time (the member after `version:` is `name@version`). */
+    runsByVersion: (r: Route) => k('runs', 'version', routeId(r)),
+    /** SET: every route (`name@version`) a run was created for or a worker registered: the queues to list. */
+    routes: () => k('routes'),
+    /** HASH: worker id -> presence (JSON: routes, host, pid, seenAt), refreshed by each live worker. */
+    workers: () => k('workers'),
     /** ZSET: finished runs under a retention setting, `["runId","workflowName"]` by the time their keys expire. */
     runsExpiring: () => k('runs', 'expiring'),
     /** STRING: idempotency key -> run id. */
@@ -73,6 +97,8 @@ export function createKeyspace(prefix = 'wf') {
     runTemplates: () => ({
       /** The workflow index, the workflow name in the slot. */
       workflowIndex: ks.runsByWorkflow(RUN_ID_SLOT),
+      /** The version index, the route id (`name@version`) in the slot. */
+      versionIndex: k('runs', 'version', RUN_ID_SLOT),
       run: ks.run(RUN_ID_SLOT),
       events: ks.runEvents(RUN_ID_SLOT),
       hooks: ks.runHooks(RUN_ID_SLOT),

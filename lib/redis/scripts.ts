@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis, Cluster } from 'ioredis';
-import { bullAddStandardJobLua, replayJobPartsLua } from '../queue/bullmq-contract.js';
+import { bullAddStandardJobLua, replayJobLua, type ReplayJobTemplate } from '../queue/bullmq-contract.js';
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
 
@@ -39,10 +39,10 @@ function readLua(relative: string): string {
 
 /**
  * Builds the full text of one script (includes expanded, BullMQ wrapped in).
- * `replayJobParts`: the store's replay job template (see ReplayJobTemplate),
+ * `replayJob`: the store's replay job template (see ReplayJobTemplate),
  * required by the scripts that enqueue a replay.
  */
-export function buildScript(name: ScriptName, replayJobParts?: readonly Buffer[]): string {
+export function buildScript(name: ScriptName, replayJob?: ReplayJobTemplate): string {
   const included = new Set<string>();
   const expand = (text: string, stack: string[]): string =>
     text.replace(/^--- @include "([A-Za-z0-9_]+)"\s*$/gm, (_m, inc: string) => {
@@ -54,8 +54,8 @@ export function buildScript(name: ScriptName, replayJobParts?: readonly Buffer[]
   let body = expand(readLua(`${name}.lua`), [name]);
   if (/^--- @bullmq\s*$/m.test(body)) body = `${bullAddStandardJobLua()}\n${body}`;
   if (/^--- @replay-job-parts\s*$/m.test(body)) {
-    if (!replayJobParts) throw new Error(`Lua script ${name} enqueues replays: build it with the store's replay job template`);
-    body = body.replace(/^--- @replay-job-parts\s*$/m, () => replayJobPartsLua(replayJobParts));
+    if (!replayJob) throw new Error(`Lua script ${name} enqueues replays: build it with the store's replay job template`);
+    body = body.replace(/^--- @replay-job-parts\s*$/m, () => replayJobLua(replayJob));
   }
   return body;
 }
@@ -67,10 +67,10 @@ export class ScriptRunner {
   constructor(
     private readonly client: Redis | Cluster,
     /** The store's replay job template (compiled into the scripts that enqueue). */
-    replayJobParts: readonly Buffer[],
+    replayJob: ReplayJobTemplate,
   ) {
     for (const name of SCRIPT_NAMES) {
-      const lua = buildScript(name, replayJobParts);
+      const lua = buildScript(name, replayJob);
       const sha = createHash('sha1').update(lua).digest('hex').slice(0, 12);
       const command = `wfr_${name}_${sha}`;
       if (typeof (client as any)[command] !== 'function') client.defineCommand(command, { lua });

@@ -84,7 +84,27 @@ export interface RunRecord {
   epoch: number;
   /** Last event id a committed replay consumed (the stream's last id is the tail). */
   seen?: string;
+  /** The workflow version the run started on (its every replay goes to a worker that registers it). */
+  version: string;
 }
+
+/** A live worker, as it announces itself in the workers hash (refreshed every {@link PRESENCE_INTERVAL_MS}). */
+export interface WorkerPresence {
+  workerId: string;
+  /** The routes (`name@version`) it registers. */
+  routes: string[];
+  host: string;
+  pid: number;
+  startedAt: number;
+  /** When it last refreshed its entry (Redis server time, ms). */
+  seenAt: number;
+}
+
+/** How often a worker refreshes its presence. */
+export const PRESENCE_INTERVAL_MS = 5_000;
+
+/** A presence not refreshed for this long is a worker gone without closing (crashed, partitioned). */
+export const PRESENCE_TTL_MS = 3 * PRESENCE_INTERVAL_MS;
 
 /**
  * The fields every op has. An op the run's state accepts appends one event

@@ -9,13 +9,24 @@ import { resolveLogger } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import { LuaCode, luaError } from '../errors/lua-codes.js';
 import type { RunStatus } from '../domain/run-status.js';
+import { DEFAULT_WORKFLOW_VERSION, routeId, type Route } from '../domain/route.js';
 import { plainData } from '../serialization/codec.js';
-import { createKeyspace, QUEUE_NAMES, type Keyspace } from './keys.js';
+import { createKeyspace, QUEUE_NAMES, QUEUE_SLOT, type Keyspace } from './keys.js';
 import { ScriptRunner } from './scripts.js';
 import { eventOfOp, opClock } from './events.js';
 import { captureReplayJobTemplate, type ReplayJobTemplate } from '../queue/bullmq-contract.js';
 import { startHintJobData } from '../queue/replay-job-data.js';
-import type { CommitOp, CommitOptions, CommitReply, CommitRequest, CommitResult, EventType, HookRecord, RunRecord, StartSpec, StepState, StoredEvent, WaitState } from './store-types.js';
+import {
+  PRESENCE_TTL_MS,
+  type CommitOp, type CommitOptions, type CommitReply, type CommitRequest, type CommitResult, type EventType, type HookRecord,
+  type RunRecord, type StartSpec, type StepState, type StoredEvent, type WaitState, type WorkerPresence,
+} from './store-types.js';
+
+/** The BullMQ queues of one route: its replays, and its step deliveries and sleep timers. */
+export interface RouteQueues {
+  replays: Queue;
+  steps: Queue;
+}
 
 /** Options of a {@link Store}. */
 export interface StoreOptions {
@@ -99,6 +110,7 @@ function parseRun(h: Record<string, string>): RunRecord | null {
     updatedAt: num(h.updatedAt),
     epoch: Number(h.epoch ?? 0),
     seen: h.seen,
+    version: h.version || DEFAULT_WORKFLOW_VERSION,
   };
 }
 
@@ -108,10 +120,8 @@ export class Store {
   readonly client: Redis | Cluster;
   /** Set by {@link Store.open} (the scripts carry the replay job template captured there). */
   readonly scripts!: ScriptRunner;
-  /** The BullMQ queue of workflow replays (job data: `{ runId }`). */
-  readonly workflowQueue: Queue;
-  /** The BullMQ queue of steps and timers. */
-  readonly stepQueue: Queue;
+  /** The BullMQ queues of each route used by this process, opened on first use. */
+  private readonly routeQueues = new Map<string, RouteQueues>();
   private template!: ReplayJobTemplate;
   private readonly statusKeys: string[];
   private readonly templates: ReturnType<Keyspace['runTemplates']>;
@@ -123,11 +133,6 @@ export class Store {
     this.keys = createKeyspace(opts.prefix ?? 'wf');
     this.outages = opts.outages ?? new OutageLog(resolveLogger(undefined), 'workflow-redis');
     this.outages.watchClient(this.client);
-    const queueOpts = { connection: this.client as Redis, prefix: this.keys.bullPrefix };
-    this.workflowQueue = new Queue(QUEUE_NAMES.workflows, queueOpts);
-    this.stepQueue = new Queue(QUEUE_NAMES.steps, queueOpts);
-    this.outages.watch(this.workflowQueue, 'workflow queue');
-    this.outages.watch(this.stepQueue, 'step queue');
     this.statusKeys = this.keys.statusKeys();
     this.templates = this.keys.runTemplates();
   }
@@ -135,25 +140,94 @@ export class Store {
   /** Opens a store: registers the scripts and captures the BullMQ job template (checks the bullmq contract). */
   static async open(opts: StoreOptions): Promise<Store> {
     const store = new Store(opts);
-    store.template = await captureReplayJobTemplate(store.workflowQueue);
-    (store as { scripts: ScriptRunner }).scripts = new ScriptRunner(store.client, store.template.parts);
-    // Each Queue writes its meta hash once connected; wait for it so callers see a settled keyspace.
-    await Promise.all([store.workflowQueue.getVersion(), store.stepQueue.getVersion()]);
+    // The template comes from a queue named by a placeholder: it is never written to (no meta, no job).
+    const slotQueue = new Queue(QUEUE_SLOT, { connection: store.client as Redis, prefix: store.keys.bullPrefix, skipMetasUpdate: true });
+    try {
+      store.template = await captureReplayJobTemplate(slotQueue);
+    } finally {
+      await slotQueue.close();
+    }
+    (store as { scripts: ScriptRunner }).scripts = new ScriptRunner(store.client, store.template);
     return store;
   }
 
-  private get bullKeys(): string[] {
-    return this.template.keys;
+  /**
+   * The replay and step queues of a route (opened once per process and route).
+   * A queue writes its meta hash once connected: `await store.openQueues(r)` for a settled keyspace.
+   */
+  queues(r: Route): RouteQueues {
+    const id = routeId(r);
+    let q = this.routeQueues.get(id);
+    if (!q) {
+      const queueOpts = { connection: this.client as Redis, prefix: this.keys.bullPrefix };
+      q = { replays: new Queue(QUEUE_NAMES.replays(r), queueOpts), steps: new Queue(QUEUE_NAMES.steps(r), queueOpts) };
+      this.outages.watch(q.replays, `replay queue ${id}`);
+      this.outages.watch(q.steps, `step queue ${id}`);
+      this.routeQueues.set(id, q);
+    }
+    return q;
+  }
+
+  /** {@link queues}, once both have written their meta hash. */
+  async openQueues(r: Route): Promise<RouteQueues> {
+    const q = this.queues(r);
+    await Promise.all([q.replays.getVersion(), q.steps.getVersion()]);
+    return q;
+  }
+
+  /** Every route with runs or workers, as `name@version` ids (dashboard, tools). */
+  async knownRoutes(): Promise<string[]> {
+    return (await this.client.smembers(this.keys.routes())).sort();
+  }
+
+  /** Announces (or refreshes) a live worker and the routes it registers. */
+  async announceWorker(p: Omit<WorkerPresence, 'seenAt'>): Promise<void> {
+    const [secs, micros] = await this.client.time();
+    const seenAt = Number(secs) * 1000 + Math.floor(Number(micros) / 1000);
+    const entry: WorkerPresence = { ...p, seenAt };
+    const tx = this.client.multi().hset(this.keys.workers(), p.workerId, JSON.stringify(entry));
+    if (p.routes.length > 0) tx.sadd(this.keys.routes(), ...p.routes);
+    await tx.exec();
+  }
+
+  /** Removes a closing worker's presence. */
+  async withdrawWorker(workerId: string): Promise<void> {
+    await this.client.hdel(this.keys.workers(), workerId);
+  }
+
+  /**
+   * The live workers (a presence refreshed within {@link PRESENCE_TTL_MS});
+   * entries of workers gone without closing are dropped on the way.
+   */
+  async liveWorkers(): Promise<WorkerPresence[]> {
+    const [all, [secs]] = await Promise.all([this.client.hgetall(this.keys.workers()), this.client.time()]);
+    const now = Number(secs) * 1000;
+    const live: WorkerPresence[] = [];
+    const gone: string[] = [];
+    for (const [id, raw] of Object.entries(all)) {
+      let p: WorkerPresence | undefined;
+      try {
+        p = JSON.parse(raw) as WorkerPresence;
+      } catch {
+        p = undefined;
+      }
+      if (p && now - p.seenAt <= PRESENCE_TTL_MS) live.push(p);
+      // Twice the TTL: a worker only late to refresh is not dropped under it.
+      else if (!p || now - p.seenAt > 2 * PRESENCE_TTL_MS) gone.push(id);
+    }
+    if (gone.length > 0) await this.client.hdel(this.keys.workers(), ...gone);
+    return live;
   }
 
   private fail(reply: unknown[], script: string, ctx: { runId?: string; token?: string } = {}): never {
     throw luaError(Number(reply[0]), reply[1], { script, ...ctx });
   }
 
-  /** run_created + enqueue. Returns whether this call created the run. */
+  /** run_created + enqueue on the route's replay queue. Returns whether this call created the run. */
   async createRun(p: {
     runId: string;
     workflowName: string;
+    version: string;
     input: string;
     data: string;
     idempotencyKey?: string;
@@ -170,11 +244,12 @@ export class Store {
         k.runsAll(),
         k.runsByStatus('pending'),
         k.runsByWorkflow(p.workflowName),
-        ...this.bullKeys,
+        k.runsByVersion(p),
+        k.routes(),
       ],
       [
         p.runId, p.workflowName, p.data, p.input, p.idempotencyKey ? '1' : '0', p.retentionMs ? String(p.retentionMs) : '',
-        startHintJobData(p.runId, p.workflowName, p.input),
+        startHintJobData(p.runId, p.workflowName, p.input), p.version, routeId(p), QUEUE_NAMES.replays(p),
       ],
     );
     if (reply[0] < 0) this.fail(reply, 'createRun', { runId: p.runId });
@@ -190,7 +265,7 @@ export class Store {
   ): Promise<{ hook: HookRecord; eventId: string; duplicate: boolean }> {
     const t = this.templates;
     return this.scripts
-      .run('resumeHook', [this.keys.hooks(), ...this.bullKeys], [token, resumeId, data, t.run, t.events, t.resumes, opts.webhookOnly ? '1' : '0'])
+      .run('resumeHook', [this.keys.hooks()], [token, resumeId, data, t.run, t.events, t.resumes, opts.webhookOnly ? '1' : '0'])
       .then((reply) => {
         if (reply[0] < 0) this.fail(reply, 'resumeHook', { token });
         return { hook: JSON.parse(reply[1]) as HookRecord, eventId: String(reply[2]), duplicate: reply[0] === 1 };
@@ -309,7 +384,7 @@ export class Store {
 
   /** Puts a pending or running run on the workflow queue (deduplicated). */
   async wakeRun(runId: string): Promise<void> {
-    const reply = await this.scripts.run('wakeRun', [this.keys.run(runId), ...this.bullKeys], []);
+    const reply = await this.scripts.run('wakeRun', [this.keys.run(runId)], []);
     if (reply[0] < 0) this.fail(reply, 'wakeRun', { runId });
   }
 
@@ -336,7 +411,7 @@ export class Store {
     const k = this.keys;
     const reply = await this.scripts.run(
       'finishStep',
-      [k.run(runId), k.runEvents(runId), k.runSteps(runId), ...this.bullKeys],
+      [k.run(runId), k.runEvents(runId), k.runSteps(runId)],
       [stepId, type, data, retryAt],
     );
     if (reply[0] < 0) this.fail(reply, 'finishStep', { runId });
@@ -348,7 +423,7 @@ export class Store {
     const k = this.keys;
     const reply = await this.scripts.run(
       'completeWait',
-      [k.run(runId), k.runEvents(runId), k.runWaits(runId), ...this.bullKeys],
+      [k.run(runId), k.runEvents(runId), k.runWaits(runId)],
       [waitId],
     );
     if (reply[0] < 0) this.fail(reply, 'completeWait', { runId });
@@ -382,7 +457,7 @@ export class Store {
   async pruneExpiredRuns(limit = 500): Promise<number> {
     const k = this.keys;
     const t = this.templates;
-    return Number(await this.scripts.run('pruneRuns', [k.runsExpiring(), k.runsAll(), ...this.statusKeys], [t.run, t.workflowIndex, limit]));
+    return Number(await this.scripts.run('pruneRuns', [k.runsExpiring(), k.runsAll(), ...this.statusKeys], [t.run, t.workflowIndex, limit, t.versionIndex]));
   }
 
   /** The run hash, or null. */
@@ -421,10 +496,16 @@ export class Store {
   }
 
   /** Run ids, newest first, from the index that fits the filter. */
-  async listRunIds(p: { status?: RunStatus; workflowName?: string; offset: number; limit: number }): Promise<string[]> {
-    const key = p.workflowName ? this.keys.runsByWorkflow(p.workflowName) : p.status ? this.keys.runsByStatus(p.status) : this.keys.runsAll();
+  async listRunIds(p: { status?: RunStatus; workflowName?: string; version?: string; offset: number; limit: number }): Promise<string[]> {
+    const key = p.workflowName
+      ? p.version
+        ? this.keys.runsByVersion({ workflowName: p.workflowName, version: p.version })
+        : this.keys.runsByWorkflow(p.workflowName)
+      : p.status
+        ? this.keys.runsByStatus(p.status)
+        : this.keys.runsAll();
     if (!(p.workflowName && p.status)) return this.client.zrevrange(key, p.offset, p.offset + p.limit - 1);
-    // Both filters: walk the workflow index and keep the runs of that status.
+    // Both filters: walk the workflow's (or version's) index and keep the runs of that status.
     const out: string[] = [];
     let skipped = 0;
     for (let start = 0; out.length < p.limit; start += 500) {
@@ -447,7 +528,7 @@ export class Store {
 
   /** Closes the queues (not the shared client). */
   async close(): Promise<void> {
-    await Promise.all([this.workflowQueue.close(), this.stepQueue.close()]);
+    await Promise.all([...this.routeQueues.values()].flatMap((q) => [q.replays.close(), q.steps.close()]));
   }
 }
 

@@ -3,6 +3,7 @@
  * opened store it uses.
  */
 import type { Queue } from 'bullmq';
+import { parseRouteId, routeId } from '../domain/route.js';
 import ms from 'ms';
 import { prefixProblem } from '../domain/prefix.js';
 import { InvalidArgumentError, RedisUnavailableError } from '../errors/errors.js';
@@ -185,19 +186,28 @@ export function getStore(): Promise<Store> {
   return rt.store;
 }
 
-/** The queue lists handed out by {@link getQueues}, one per store (so a list stays the same object while its store does). */
-const queueLists = new WeakMap<Store, readonly Queue[]>();
+/** The queue list handed out by {@link getQueues}, per store, with the routes it was built from. */
+const queueLists = new WeakMap<Store, { routes: string; queues: readonly Queue[] }>();
 
 /**
- * The BullMQ queues of the current configuration (workflows, then steps), for
- * dashboards and operators' tools; opens the store on first use. The same
- * array while the configuration's store stays open; a new `configure()` gives
- * a new one. Never add jobs to them by hand: the runtime API does.
+ * The BullMQ queues of the current configuration — for each route (workflow
+ * version) that has runs or workers, its replay queue then its step queue —
+ * for dashboards and operators' tools; opens the store on first use. The same
+ * array while the store and the set of routes stay the same; a new route or a
+ * new `configure()` gives a new one. Never add jobs to them by hand: the
+ * runtime API does.
  */
 export async function getQueues(): Promise<readonly Queue[]> {
   const store = await getStore();
-  let queues = queueLists.get(store);
-  if (!queues) queueLists.set(store, (queues = Object.freeze([store.workflowQueue, store.stepQueue])));
+  const routes = (await store.knownRoutes()).map(parseRouteId).filter((r) => r !== undefined);
+  const id = routes.map(routeId).join('\n');
+  const cached = queueLists.get(store);
+  if (cached && cached.routes === id) return cached.queues;
+  const queues = Object.freeze(routes.flatMap((r) => {
+    const q = store.queues(r);
+    return [q.replays, q.steps];
+  }));
+  queueLists.set(store, { routes: id, queues });
   return queues;
 }
 

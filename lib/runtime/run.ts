@@ -5,6 +5,8 @@ import {
   WorkflowRunNotFoundError,
 } from '../errors/errors.js';
 import type { RunStatus } from '../domain/run-status.js';
+import { routeId, waitingForWorkerText } from '../domain/route.js';
+import type { Store } from '../redis/store.js';
 import type { EventType, RunRecord } from '../redis/store-types.js';
 import { deserialize } from '../serialization/codec.js';
 import { getStore, getWatcher } from './config.js';
@@ -23,7 +25,16 @@ export interface WorkflowEvent {
 export interface RunInfo {
   runId: string;
   workflowName: string;
+  /** The workflow version the run is pinned to (only workers that register it replay the run). */
+  version: string;
   status: RunStatus;
+  /**
+   * Set while the run is pending or running and no live worker registers its
+   * workflow version: "waiting for a worker that registers approval@2". Its
+   * jobs wait in that version's queues (nothing fails) and it goes on as soon
+   * as such a worker starts.
+   */
+  waitingFor?: string;
   /** The arguments the run was started with. */
   input: unknown[];
   createdAt: Date;
@@ -35,13 +46,29 @@ export interface RunInfo {
   error?: { name?: string; message: string; stack?: string };
 }
 
-/** Public summary of a stored run record. */
-export function toRunInfo(r: RunRecord): RunInfo {
+/** True while a run may still need a worker (its status is pending or running). */
+const needsWorker = (r: RunRecord) => r.status === 'pending' || r.status === 'running';
+
+/**
+ * The routes (`name@version`) live workers register, read only when one of
+ * `runs` may need a worker (else undefined: nothing to say).
+ */
+export async function liveRoutesFor(store: Store, runs: readonly RunRecord[]): Promise<Set<string> | undefined> {
+  if (!runs.some(needsWorker)) return undefined;
+  return new Set((await store.liveWorkers()).flatMap((w) => w.routes));
+}
+
+/** Public summary of a stored run record (`liveRoutes`: from {@link liveRoutesFor}, to say whether it waits for a worker). */
+export function toRunInfo(r: RunRecord, liveRoutes?: Set<string>): RunInfo {
   const d = (n?: number) => (n === undefined ? undefined : new Date(n));
+  const route = { workflowName: r.workflowName, version: r.version };
+  const waiting = liveRoutes !== undefined && needsWorker(r) && !liveRoutes.has(routeId(route));
   return {
     runId: r.runId,
     workflowName: r.workflowName,
+    version: r.version,
     status: r.status,
+    ...(waiting ? { waitingFor: waitingForWorkerText(route) } : {}),
     input: deserialize<unknown[]>(r.input) ?? [],
     createdAt: new Date(r.createdAt),
     startedAt: d(r.startedAt),
@@ -71,9 +98,10 @@ export class Run<R = unknown> {
     return this.record().then((r) => r.workflowName);
   }
 
-  /** Summary: status, timestamps, output or error. */
-  info(): Promise<RunInfo> {
-    return this.record().then(toRunInfo);
+  /** Summary: status, version, timestamps, output or error, and whether it waits for a worker. */
+  async info(): Promise<RunInfo> {
+    const r = await this.record();
+    return toRunInfo(r, await liveRoutesFor(await getStore(), [r]));
   }
 
   /**

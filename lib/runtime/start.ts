@@ -1,6 +1,7 @@
 /** start(): creates a run and schedules it, atomically; idempotent with a run id or key. */
 import { InvalidArgumentError, WorkflowNotRegisteredError } from '../errors/errors.js';
-import { getWorkflow, type Workflow } from '../authoring/registry.js';
+import { getWorkflow, workflowVersions, type Workflow } from '../authoring/registry.js';
+import { routeId, versionProblem } from '../domain/route.js';
 import { serializeLimited } from '../serialization/codec.js';
 import { getConfig, getStore, retentionMs } from './config.js';
 import { newRunId } from './ids.js';
@@ -13,12 +14,53 @@ export interface StartOptions {
   runId?: string;
   /** Starting again with the same key returns the first run. */
   idempotencyKey?: string;
+  /**
+   * The workflow version to start, when this process registers several
+   * versions of it (default: the one it registers, or the handle's own version).
+   */
+  version?: string;
 }
 
 /**
- * Starts a workflow run: writes `run_created` and puts the run on the workflow
- * queue in one script. Unknown workflows and arguments that cannot be
- * serialised are rejected before anything is written.
+ * The registered workflow version a start() call means: the handle's own
+ * (checked against `version` when both are given), else the only version of
+ * the name registered here, else the one `version` names.
+ */
+function chooseVersion(workflow: Workflow | string, name: string, version: string | undefined): Workflow {
+  if (version !== undefined) {
+    const problem = versionProblem(version);
+    if (problem) throw new InvalidArgumentError(`start(workflow, args, { version }): ${problem}`);
+  }
+  if (typeof workflow !== 'string') {
+    if (version !== undefined && version !== workflow.version) {
+      throw new InvalidArgumentError(
+        `start(): the handle is ${routeId(workflow)} but { version: '${version}' } was given: pass the handle of that version, or drop the option.`,
+      );
+    }
+    if (!getWorkflow(name, workflow.version)) throw new WorkflowNotRegisteredError(name, workflow.version);
+    return workflow;
+  }
+  const versions = workflowVersions(name);
+  if (version !== undefined) {
+    const wf = getWorkflow(name, version);
+    if (!wf) throw new WorkflowNotRegisteredError(name, version);
+    return wf;
+  }
+  if (versions.length === 0) throw new WorkflowNotRegisteredError(name);
+  if (versions.length > 1) {
+    throw new InvalidArgumentError(
+      `start('${name}'): this process registers ${versions.length} versions of it (${versions.map((w) => w.version).join(', ')}): ` +
+        `choose one with start('${name}', args, { version }) or pass the handle defineWorkflow returned.`,
+    );
+  }
+  return versions[0]!;
+}
+
+/**
+ * Starts a workflow run: writes `run_created` and puts the run on its route's
+ * queue (`workflows/<name>@<version>`) in one script; the run is pinned to that
+ * version. Unknown workflows and versions, an ambiguous version, and arguments
+ * that cannot be serialised are rejected before anything is written.
  */
 export async function start<Args extends unknown[], R>(
   workflow: Workflow<Args, R> | string,
@@ -26,7 +68,9 @@ export async function start<Args extends unknown[], R>(
   opts: StartOptions = {},
 ): Promise<Run<R>> {
   const name = typeof workflow === 'string' ? workflow : workflow?.workflowName;
-  if (typeof name !== 'string' || !getWorkflow(name)) throw new WorkflowNotRegisteredError(String(name));
+  if (typeof name !== 'string') throw new WorkflowNotRegisteredError(String(name));
+  if (opts === null || typeof opts !== 'object') throw new InvalidArgumentError('start(workflow, args, opts): opts must be an object.');
+  const { version } = chooseVersion(workflow, name, opts.version);
   if (!Array.isArray(args)) throw new InvalidArgumentError('start(workflow, args): args must be an array of arguments.');
   if (opts.runId !== undefined) assertRunId(opts.runId);
   if (opts.idempotencyKey !== undefined && (typeof opts.idempotencyKey !== 'string' || opts.idempotencyKey.length === 0 || opts.idempotencyKey.length > 512)) {
@@ -37,11 +81,12 @@ export async function start<Args extends unknown[], R>(
     maxDepth: getConfig().maxPayloadDepth,
     argumentList: true,
   });
-  const data = serializeLimited({ workflowName: name }, getConfig().maxPayloadBytes, 'run data');
+  const data = serializeLimited({ workflowName: name, version }, getConfig().maxPayloadBytes, 'run data');
   const store = await getStore();
   const { runId } = await store.createRun({
     runId: opts.runId ?? newRunId(),
     workflowName: name,
+    version,
     input,
     data,
     idempotencyKey: opts.idempotencyKey,

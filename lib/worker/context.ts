@@ -1,7 +1,9 @@
 /**
  * What the worker's job processors share: the store, the execution cache,
- * the worker's settings and its log (one per worker, built by createWorker).
+ * the worker's settings and its log (built by createWorker, one per route
+ * the worker registers: they differ only in `route`).
  */
+import type { Route } from '../domain/route.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../redis/store.js';
 import type { CommitBatcher } from './commit-batcher.js';
@@ -9,6 +11,8 @@ import type { ExecutionCache } from './execution-cache.js';
 
 /** The context of the replay and step-queue processors (replay-job.ts, drive.ts, step-job.ts). */
 export interface ReplayContext {
+  /** The workflow version whose queues these processors consume (every job of them is a run of it). */
+  route: Route;
   store: Store;
   /** Commits of concurrent replays, batched (default: one commit per call). */
   commits?: Pick<CommitBatcher, 'commit'>;

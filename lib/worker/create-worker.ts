@@ -1,9 +1,13 @@
 /**
  * createWorker: BullMQ workers for workflow replays and for steps and timers,
- * in this process. Run it in any number of processes against one Redis.
+ * in this process — two per workflow version it registers (that version's
+ * queues), so it only ever takes jobs of runs it can run. Run it in any
+ * number of processes against one Redis; each announces the versions it
+ * registers (its presence), which is how a run says it waits for a worker.
  */
 import { Worker } from 'bullmq';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, RedisUnavailableError } from '../errors/errors.js';
 import type { Workflow } from '../authoring/registry.js';
@@ -11,8 +15,10 @@ import { checkLogger, checkLogLevel, resolveLogger, type LoggerOption, type LogL
 import { OutageLog } from '../log/outage.js';
 import { openConnection, type ConnectionInput } from '../redis/connection.js';
 import { clientAddress, connectTimeoutProblem, DEFAULT_CONNECT_TIMEOUT_MS, waitUntilReady } from '../redis/ready.js';
+import { routeId, type Route } from '../domain/route.js';
 import { QUEUE_NAMES } from '../redis/keys.js';
 import { Store } from '../redis/store.js';
+import { PRESENCE_INTERVAL_MS } from '../redis/store-types.js';
 import { installDeterminism } from '../replay/determinism.js';
 import { setWebhookResponder } from '../webhooks/http-codec.js';
 import { CommitBatcher } from './commit-batcher.js';
@@ -34,9 +40,13 @@ export type WorkerLogger = LoggerOption;
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
-  /** The workflows this worker runs (steps register themselves when their module is imported). */
+  /**
+   * The workflows this worker runs, each a version from defineWorkflow (several
+   * versions of one workflow may be listed). The worker consumes only their
+   * queues. Steps register themselves when their module is imported.
+   */
   workflows: Workflow[];
-  /** Jobs processed at once per queue (replays and steps). Default 10. */
+  /** Jobs processed at once per queue: each workflow version has a replay queue and a step queue. Default 10. */
   concurrency?: number;
   /** Redis: URL, ioredis options or instance. Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
   connection?: ConnectionInput;
@@ -100,6 +110,8 @@ export interface WorkflowWorker {
   close(): Promise<void>;
   /** Counters: replays (warm/cold), steps. */
   readonly stats: { replays: number; warmReplays: number; stepJobs: number };
+  /** The workflow versions it registers, as `name@version`. */
+  readonly routes: readonly string[];
 }
 
 /**
@@ -140,8 +152,12 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
   if (!opts || !Array.isArray(opts.workflows)) {
     throw new InvalidArgumentError('createWorker({ workflows }): pass the workflows returned by defineWorkflow().');
   }
+  const routes = new Map<string, Route>();
   for (const wf of opts.workflows) {
-    if (!wf || typeof wf.workflowName !== 'string') throw new InvalidArgumentError('createWorker: every entry of workflows must come from defineWorkflow().');
+    if (!wf || typeof wf.workflowName !== 'string' || typeof wf.version !== 'string') {
+      throw new InvalidArgumentError('createWorker: every entry of workflows must come from defineWorkflow().');
+    }
+    routes.set(routeId(wf), { workflowName: wf.workflowName, version: wf.version });
   }
   const concurrency = opts.concurrency ?? 10;
   const lockDuration = opts.lockDurationMs ?? 30_000;
@@ -176,7 +192,7 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
   const id = `w-${randomUUID().slice(0, 8)}`;
   const stats = { replays: 0, warmReplays: 0, stepJobs: 0 };
   let closingFlag = false;
-  const ctx: ReplayContext = {
+  const base: Omit<ReplayContext, 'route'> = {
     store,
     commits: new CommitBatcher(store),
     cache: new ExecutionCache(opts.cacheSize ?? 1000),
@@ -201,22 +217,34 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
     maxStalledCount: 10,
     autorun: false,
   };
-  const replays = new Worker(QUEUE_NAMES.workflows, (job, token) => processReplayJob(ctx, job, token), workerOpts);
-  const steps = new Worker(
-    QUEUE_NAMES.steps,
-    async (job, token) => {
-      stats.stepJobs++;
-      await processStepQueueJob(ctx, job, token);
-    },
-    workerOpts,
-  );
-  for (const w of [replays, steps]) {
+  const workers: Worker[] = [];
+  for (const route of routes.values()) {
+    const ctx: ReplayContext = { ...base, route };
+    workers.push(
+      new Worker(QUEUE_NAMES.replays(route), (job, token) => processReplayJob(ctx, job, token), workerOpts),
+      new Worker(
+        QUEUE_NAMES.steps(route),
+        async (job, token) => {
+          stats.stepJobs++;
+          await processStepQueueJob(ctx, job, token);
+        },
+        workerOpts,
+      ),
+    );
+  }
+  for (const w of workers) {
     outages.watch(w, `${w.name} worker`);
     w.on('failed', (job, err) => log('warn', 'job failed', { queue: w.name, jobId: job?.id, runId: job?.data?.runId, error: err.message }));
+    void w.run();
   }
-  void replays.run();
-  void steps.run();
-  await Promise.all([replays.waitUntilReady(), steps.waitUntilReady()]);
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // Presence: which versions live workers register (a run of another one says it waits for a worker).
+  const routeIds = [...routes.keys()];
+  const presence = { workerId: id, routes: routeIds, host: hostname(), pid: process.pid, startedAt: Date.now() };
+  const announce = () => store.announceWorker(presence).catch((err) => outages.error('redis', err));
+  await announce();
+  const heartbeat = setInterval(announce, PRESENCE_INTERVAL_MS);
+  heartbeat.unref();
 
   // Re-schedule runs left running with nothing queued (a crash between a commit and an add).
   await reconcile(store).catch((err) => log('error', 'reconcile failed', { error: (err as Error).message }));
@@ -229,12 +257,15 @@ export async function createWorker(opts: WorkerOptions): Promise<WorkflowWorker>
     id,
     store,
     stats,
+    routes: routeIds,
     reconcile: () => reconcile(store),
     close() {
       closing ??= (async () => {
         closingFlag = true;
         stopReconciler();
-        await Promise.all([replays.close(), steps.close()]);
+        clearInterval(heartbeat);
+        await Promise.all(workers.map((w) => w.close()));
+        await store.withdrawWorker(id).catch(() => undefined);
         await store.close();
         client.disconnect();
       })();

@@ -219,8 +219,8 @@ class Drive {
     // Timers and queued steps are added after the commit; a crash in between is repaired by the reconciler.
     if (intents.timers.length > 0 || intents.queued.length > 0) {
       await Promise.all([
-        ...intents.timers.map((w) => scheduleTimer(ctx.store, lease.runId, w.id, w.resumeAt)),
-        ...intents.queued.map((s) => scheduleStep(ctx.store, lease.runId, s.id, 1)),
+        ...intents.timers.map((w) => scheduleTimer(ctx.store, ctx.route, lease.runId, w.id, w.resumeAt)),
+        ...intents.queued.map((s) => scheduleStep(ctx.store, ctx.route, lease.runId, s.id, 1)),
       ]);
     }
     await ex.feed(events);
@@ -317,7 +317,7 @@ class Drive {
     await Promise.all(
       outcomes.map(({ step, outcome, attempt }, i) =>
         outcome.type === 'step_retrying' && reply.results[i]?.r === 'ok'
-          ? scheduleStep(ctx.store, lease.runId, step.id, attempt + 1, outcome.retryAt)
+          ? scheduleStep(ctx.store, ctx.route, lease.runId, step.id, attempt + 1, outcome.retryAt)
           : undefined,
       ),
     );

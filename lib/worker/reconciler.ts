@@ -45,20 +45,21 @@ async function reconcileRun(store: Store, runId: string, report: ReconcileReport
   const run = await store.getRun(runId);
   if (!run || (run.status !== 'pending' && run.status !== 'running')) return;
   const behind = run.status === 'pending' || (await store.lastEventId(runId)) !== (run.seen ?? '');
-  if (behind && !(await store.workflowQueue.getDeduplicationJobId(runId))) {
+  const route = { workflowName: run.workflowName, version: run.version };
+  if (behind && !(await store.queues(route).replays.getDeduplicationJobId(runId))) {
     await store.wakeRun(runId).catch(() => undefined);
     report.woken++;
   }
   const [waits, steps] = await Promise.all([store.getWaits(runId), store.getSteps(runId)]);
   for (const [waitId, w] of Object.entries(waits)) {
     if (w.s !== 'waiting') continue;
-    await scheduleTimer(store, runId, waitId, w.at);
+    await scheduleTimer(store, route, runId, waitId, w.at);
     report.timers++;
   }
   for (const [stepId, s] of Object.entries(steps)) {
     // Pending queue steps wait for delivery; pending inline steps wait for a retry on the queue.
     if (s.s !== 'pending' || (s.m === 'inline' && s.a === 0)) continue;
-    await scheduleStep(store, runId, stepId, s.a + 1, s.ra ?? 0);
+    await scheduleStep(store, route, runId, stepId, s.a + 1, s.ra ?? 0);
     report.steps++;
   }
 }

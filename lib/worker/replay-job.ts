@@ -40,7 +40,7 @@ const newOwner = (ctx: ReplayContext, job: Job) => `${ctx.workerId}:${job.id}:${
 export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobData>, token?: string): Promise<void> {
   const runId = job.data.runId;
   const hint = startHint(job.data);
-  const wf = hint && !ctx.cache.peek(runId) ? getWorkflow(hint.workflowName) : undefined;
+  const wf = hint && !ctx.cache.peek(runId) ? getWorkflow(hint.workflowName, ctx.route.version) : undefined;
   const args = wf ? hintArgs(hint!.input) : undefined;
   if (hint && wf && args) {
     // A new run: run its code up to the first intents, then take the lease with the first commit.
@@ -88,8 +88,9 @@ export async function processReplayJob(ctx: ReplayContext, job: Job<ReplayJobDat
       return { execution: warmExecution, fed: events.length, warm: true };
     }
     ctx.cache.delete(runId);
-    const workflow = getWorkflow(acquired.workflowName);
-    if (!workflow) throw new WorkflowNotRegisteredError(acquired.workflowName);
+    // The run's jobs go to its route's queue, which only workers that register the route consume.
+    const workflow = acquired.workflowName === ctx.route.workflowName ? getWorkflow(acquired.workflowName, ctx.route.version) : undefined;
+    if (!workflow) throw new WorkflowNotRegisteredError(acquired.workflowName, ctx.route.version);
     // A warm answer whose execution is gone (evicted meanwhile): load from the start.
     const input = acquired.warm ? (await ctx.store.getRun(runId))?.input : acquired.input;
     const events = acquired.warm ? await ctx.store.readAllEvents(runId) : await more(acquired.events);

@@ -72,7 +72,7 @@ async function deliverStep(ctx: ReplayContext, job: Job<StepJobData>, token?: st
     if (outcome.type === 'step_retrying') {
       await store.finishStep(runId, stepId, outcome.type, outcome.data, outcome.retryAt);
       logStepResult(ctx.log, logRun, stepId, outcome.type, info);
-      await scheduleStep(store, runId, stepId, started.attempt + 1, outcome.retryAt);
+      await scheduleStep(store, ctx.route, runId, stepId, started.attempt + 1, outcome.retryAt);
     } else {
       await store.finishStep(runId, stepId, outcome.type, outcome.data);
       logStepResult(ctx.log, logRun, stepId, outcome.type, info);

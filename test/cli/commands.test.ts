@@ -53,14 +53,16 @@ describe('cli: commands', function () {
   it('runs list: a table, newest first, with filters, limit and cursor', async () => {
     const out = await ok('runs', 'list');
     const lines = out.trim().split('\n');
-    expect(lines[0]).to.match(/^RUN ID\s+WORKFLOW\s+STATUS\s+CREATED \(UTC\)\s+DURATION$/);
-    expect(lines[1]).to.match(new RegExp(`^${ada.runId}\\s+cli\\.greet\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+.+ so far$`));
-    expect(lines[2]).to.match(new RegExp(`^${quickRun.runId}\\s+cli\\.quick\\s+completed\\s+.*\\d+(ms|s)$`));
+    expect(lines[0]).to.match(/^RUN ID\s+WORKFLOW\s+VERSION\s+STATUS\s+CREATED \(UTC\)\s+DURATION$/);
+    expect(lines[1]).to.match(new RegExp(`^${ada.runId}\\s+cli\\.greet\\s+1\\s+running\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}\\s+.+ so far$`));
+    expect(lines[2]).to.match(new RegExp(`^${quickRun.runId}\\s+cli\\.quick\\s+1\\s+completed\\s+.*\\d+(ms|s)$`));
 
     const running = await ok('runs', 'list', '--status', 'running');
     expect(running).to.include(ada.runId).and.not.include(quickRun.runId);
     const quickOnly = await ok('runs', 'list', '--workflow', 'cli.quick');
     expect(quickOnly).to.include(quickRun.runId).and.not.include(ada.runId);
+    expect(await ok('runs', 'list', '--workflow', 'cli.quick', '--workflow-version', '1')).to.include(quickRun.runId);
+    expect(await ok('runs', 'list', '--workflow', 'cli.quick', '--workflow-version', '2')).to.include('No runs found').and.include('version 2');
 
     const first = await ok('runs', 'list', '--limit', '1');
     expect(first).to.include(ada.runId).and.include('More runs: add --cursor 1');
@@ -85,7 +87,7 @@ describe('cli: commands', function () {
   it('runs show: the summary and a readable timeline, without the hook token', async () => {
     const out = await ok('runs', 'show', ada.runId);
     expect(out).to.match(new RegExp(`^Run\\s+${ada.runId}$`, 'm'));
-    expect(out).to.match(/^Workflow\s+cli\.greet$/m).and.match(/^Status\s+running$/m);
+    expect(out).to.match(/^Workflow\s+cli\.greet \(version 1\)$/m).and.match(/^Status\s+running$/m);
     expect(out).to.match(/^AT\s+KIND\s+NAME\s+STATUS\s+DETAILS$/m);
     expect(out).to.match(/^\+0ms\s+run\s+created$/m);
     expect(out).to.match(/^\+\S+\s+step\s+cli\.shout\s+completed\s+took \d+ms, 1 attempt$/m);

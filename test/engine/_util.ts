@@ -7,10 +7,15 @@ import { waitFor } from '../helpers/redis.js';
 import type { Store } from '../../lib/redis/store.js';
 import { ExecutionCache } from '../../lib/worker/execution-cache.js';
 import type { ReplayContext } from '../../lib/worker/context.js';
+import type { Route } from '../../lib/domain/route.js';
 
-/** A replay context for driving processReplayJob directly (no BullMQ worker): one inline step, no commit window. */
-export function testReplayContext(store: Store, overrides: Partial<ReplayContext> = {}): ReplayContext {
+/**
+ * A replay context for driving processReplayJob directly (no BullMQ worker) on
+ * runs of `route` (a workflow handle will do): one inline step, no commit window.
+ */
+export function testReplayContext(store: Store, route: Route, overrides: Partial<ReplayContext> = {}): ReplayContext {
   return {
+    route,
     store,
     cache: new ExecutionCache(10),
     workerId: 'test-worker',

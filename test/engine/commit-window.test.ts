@@ -16,6 +16,7 @@ import { getStore } from '../../lib/runtime/config.js';
 import { installDeterminism } from '../../lib/replay/determinism.js';
 import type { Store } from '../../lib/redis/store.js';
 import type { CommitOp, CommitOptions } from '../../lib/redis/store-types.js';
+import type { Route } from '../../lib/domain/route.js';
 import type { ReplayJobData } from '../../lib/queue/replay-job-data.js';
 import { processReplayJob } from '../../lib/worker/replay-job.js';
 import { MAX_AHEAD_OPS } from '../../lib/worker/drive.js';
@@ -92,9 +93,9 @@ describe('engine: the commit window of inline steps', function () {
   });
 
   /** A replay context with this window whose commits are counted (and may be tampered with). */
-  function context(commitWindowMs: number, before?: (opts: CommitOptions) => Promise<void>) {
+  function context(route: Route, commitWindowMs: number, before?: (opts: CommitOptions) => Promise<void>) {
     const commits: CommitOp[][] = [];
-    const ctx = testReplayContext(store, {
+    const ctx = testReplayContext(store, route, {
       commitWindowMs,
       commits: {
         async commit(runId: string, epoch: number | null, ops: CommitOp[], cursor = '', opts: CommitOptions = {}) {
@@ -109,14 +110,15 @@ describe('engine: the commit window of inline steps', function () {
   }
 
   /** The replay job start() added for the run (still waiting: no worker runs here). */
-  async function firstJob(runId: string): Promise<Job<ReplayJobData>> {
-    return (await store.workflowQueue.getJob((await store.workflowQueue.getDeduplicationJobId(runId))!)) as Job<ReplayJobData>;
+  async function firstJob(route: Route, runId: string): Promise<Job<ReplayJobData>> {
+    const queue = store.queues(route).replays;
+    return (await queue.getJob((await queue.getDeduplicationJobId(runId))!)) as Job<ReplayJobData>;
   }
 
   it('a new 3-step run is one commit; each step event carries the worker clock, and stepStartedAt is its start', async () => {
     const run = await start(threeQuick, []);
-    const { ctx, commits } = context(10_000);
-    await processReplayJob(ctx, await firstJob(run.runId));
+    const { ctx, commits } = context(threeQuick, 10_000);
+    await processReplayJob(ctx, await firstJob(threeQuick, run.runId));
     expect(await getRun(run.runId).returnValue).to.equal(60);
     expect(commits, 'one commit').to.have.length(1);
     expect(await eventLines(run)).to.deep.equal([
@@ -146,8 +148,8 @@ describe('engine: the commit window of inline steps', function () {
 
   it('the timeline shows how long a step recorded after it ran took (its events keep the worker clock)', async () => {
     const run = await start(oneNap, [40]);
-    const { ctx, commits } = context(10_000);
-    await processReplayJob(ctx, await firstJob(run.runId));
+    const { ctx, commits } = context(oneNap, 10_000);
+    await processReplayJob(ctx, await firstJob(oneNap, run.runId));
     expect(await getRun(run.runId).returnValue).to.equal(40);
     expect(commits, 'the step was recorded with its result').to.have.length(1);
     const { events } = await readTimelineEvents(run.runId, 100);
@@ -159,8 +161,8 @@ describe('engine: the commit window of inline steps', function () {
   it(`a long run of quick steps is committed in commits of at most ${MAX_AHEAD_OPS} ops run ahead`, async () => {
     const n = 400;
     const run = await start(manyQuick, [n]);
-    const { ctx, commits } = context(10_000);
-    await processReplayJob(ctx, await firstJob(run.runId));
+    const { ctx, commits } = context(manyQuick, 10_000);
+    await processReplayJob(ctx, await firstJob(manyQuick, run.runId));
     expect(await getRun(run.runId).returnValue).to.equal((10 * n * (n + 1)) / 2);
     expect(commits.length).to.be.at.least(Math.ceil((3 * n) / MAX_AHEAD_OPS));
     for (const ops of commits) expect(ops.length).to.be.at.most(MAX_AHEAD_OPS + 2);
@@ -175,8 +177,8 @@ describe('engine: the commit window of inline steps', function () {
       const run = await start(slowInTheMiddle, []);
       const gate = deferred();
       gates.set(run.runId, gate);
-      const { ctx } = context(windowMs);
-      const job = processReplayJob(ctx, await firstJob(run.runId));
+      const { ctx } = context(slowInTheMiddle, windowMs);
+      const job = processReplayJob(ctx, await firstJob(slowInTheMiddle, run.runId));
       await waitFor(async () => (await eventLines(run)).includes('step_started step_2'), { what: 'step_2 to be recorded as started' });
       expect(executions.get(run.runId)).to.deep.equal(['quick 1', 'slow 2']);
       const lines = await eventLines(run);
@@ -197,7 +199,7 @@ describe('engine: the commit window of inline steps', function () {
 
   it('a re-delivered first job runs no step before the start commit: a result the dead worker recorded is reused, not re-run', async () => {
     const run = await start(threeQuick, []);
-    const job = await firstJob(run.runId);
+    const job = await firstJob(threeQuick, run.runId);
     // The worker that got the job first started the run, recorded step_1 and died (its lease expired).
     const lease = await store.acquireRun(run.runId, 'dead-worker', 10_000);
     const input = JSON.stringify({ json: [1] });
@@ -210,7 +212,7 @@ describe('engine: the commit window of inline steps', function () {
     // BullMQ hands the stalled job out again.
     job.stalledCounter = 1;
     job.attemptsStarted = 2;
-    const { ctx } = context(10_000);
+    const { ctx } = context(threeQuick, 10_000);
     await processReplayJob(ctx, job);
     expect(await getRun(run.runId).returnValue).to.equal(60);
     expect(executions.get(run.runId), 'step_1 is not run again').to.deep.equal(['quick 2', 'quick 3']);
@@ -223,7 +225,7 @@ describe('engine: the commit window of inline steps', function () {
     const run = await start(threeQuick, []);
     const stream = store.keys.runEvents(run.runId);
     let tampered = 0;
-    const { ctx } = context(10_000, async (opts) => {
+    const { ctx } = context(threeQuick, 10_000, async (opts) => {
       if (opts.strict && tampered === 0) {
         tampered++;
         // Something outside appends to the log while the steps run ahead of their commit.

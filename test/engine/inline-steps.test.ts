@@ -142,7 +142,7 @@ describe('engine: inline steps fed ahead of their commit', function () {
     const run = await start(threeTicks, []);
     const stream = store.keys.runEvents(run.runId);
     let stale = 0;
-    const ctx = testReplayContext(store, {
+    const ctx = testReplayContext(store, threeTicks, {
       commits: {
         async commit(runId: string, epoch: number | null, ops: CommitOp[], cursor = '', opts: CommitOptions = {}) {
           if (opts.strict && stale === 0) {
@@ -172,7 +172,7 @@ describe('engine: inline steps fed ahead of their commit', function () {
     ]);
     expect(ctx.cache.peek(run.runId), 'the execution that ran ahead is dropped').to.equal(undefined);
     // The run was put back on the queue for a fresh replay.
-    const waiting = await store.workflowQueue.getJobs(['waiting', 'prioritized', 'delayed']);
+    const waiting = await store.queues(threeTicks).replays.getJobs(['waiting', 'prioritized', 'delayed']);
     expect(waiting.some((j) => j.data.runId === run.runId)).to.equal(true);
 
     await processReplayJob(ctx, job('second'));

@@ -106,7 +106,7 @@ describe('engine: log levels and logger shapes', function () {
   it('acquireRun says when it appended run_started (a run started by its lease, not by a first commit)', async () => {
     const store = await Store.open({ client: openConnection(redis.url), prefix: uniquePrefix('levels-acq') });
     try {
-      await store.createRun({ runId: 'wrun_acq', workflowName: `${N}.ok`, input: '{"json":[1]}', data: '{"json":{}}' });
+      await store.createRun({ runId: 'wrun_acq', workflowName: `${N}.ok`, version: '1', input: '{"json":[1]}', data: '{"json":{}}' });
       const first = await store.acquireRun('wrun_acq', 'owner-1', 5000);
       expect(first.started).to.equal(true);
       await store.releaseRun('wrun_acq', 'owner-1', first.epoch, '');

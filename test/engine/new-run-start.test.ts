@@ -66,13 +66,14 @@ describe('engine: a new run started by its first commit', function () {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const ctx = testReplayContext(counting, { inlineLimit: 4 });
+    const ctx = testReplayContext(counting, twoSteps, { inlineLimit: 4 });
     return { ctx, calls };
   }
 
   /** The replay job start() added for the run (still waiting: no worker runs here). */
   async function firstJob(runId: string): Promise<Job<ReplayJobData>> {
-    const job = await store.workflowQueue.getJob((await store.workflowQueue.getDeduplicationJobId(runId))!);
+    const queue = store.queues(twoSteps).replays;
+    const job = await queue.getJob((await queue.getDeduplicationJobId(runId))!);
     expect(job?.data.start, 'the job carries a start hint').to.deep.include({ workflowName: twoSteps.workflowName });
     return job as Job<ReplayJobData>;
   }

@@ -197,7 +197,7 @@ describe('engine: runs', function () {
       await run.cancel();
       stepGate.resolve();
       await stepReturned.promise;
-      await waitFor(async () => (await worker.store.stepQueue.getActiveCount()) === 0, { what: 'the step jobs to finish' });
+      await waitFor(async () => (await worker.store.queues(queuedBlocker).steps.getActiveCount()) === 0, { what: 'the step jobs to finish' });
 
       const lines = await eventLines(run);
       const cancelledAt = lines.indexOf('run_cancelled');

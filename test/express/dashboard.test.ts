@@ -1,15 +1,24 @@
 /**
  * workflow-redis/express: the BullMQ dashboard is mounted only behind the
  * app's auth middleware (its own, or the router's `auth`) or an explicit
- * `dashboard.unsafeNoAuth`, lists both queues,
- * and builds its URLs from where the router is mounted.
+ * `dashboard.unsafeNoAuth`, lists the two queues of every workflow version
+ * with runs or workers (a new one appears without a restart), and builds its
+ * URLs from where the router is mounted.
  */
 import { expect } from 'chai';
 import express, { type RequestHandler } from 'express';
-import { closeWorkflowClient, configure } from 'workflow-redis/api';
+import { defineWorkflow } from 'workflow-redis';
+import { closeWorkflowClient, configure, start } from 'workflow-redis/api';
 import { workflowRouter, type WorkflowRouterOptions } from 'workflow-redis/express';
 import { startRedis, uniquePrefix, type TestRedis } from '../helpers/redis.js';
 import { jsonOf, serve, type Served } from './_util.js';
+
+const dashV1 = defineWorkflow('dash.flow', async () => 1, { version: '1' });
+const dashV2 = defineWorkflow('dash.flow', async () => 2, { version: '2' });
+const later = defineWorkflow('dash.later', async () => 3);
+
+/** The queues of dash.flow@1 and @2, which the suite's runs use. */
+const FLOW_QUEUES = ['steps/dash.flow@1', 'steps/dash.flow@2', 'workflows/dash.flow@1', 'workflows/dash.flow@2'];
 
 describe('express: BullMQ dashboard', function () {
   this.timeout(30_000);
@@ -21,6 +30,9 @@ describe('express: BullMQ dashboard', function () {
   before(async () => {
     redis = await startRedis();
     configure({ connection: redis.url, prefix: uniquePrefix('xdash') });
+    // No worker runs here: the runs wait in their version's queue, which the dashboard lists.
+    await start(dashV1, []);
+    await start(dashV2, []);
   });
   after(async () => {
     for (const s of servers) await s.close();
@@ -60,7 +72,7 @@ describe('express: BullMQ dashboard', function () {
     expect(logged, 'no warning: everything is behind auth').to.deep.equal([]);
   });
 
-  it('unsafeNoAuth: true mounts it; its API lists the workflow and step queues', async () => {
+  it('unsafeNoAuth: true mounts it; its API lists the replay and step queues of each workflow version, a new one too', async () => {
     const url = await appWith({ dashboard: { unsafeNoAuth: true } });
     const page = await fetch(`${url}/admin/queues`);
     expect(page.status).to.equal(200);
@@ -68,7 +80,12 @@ describe('express: BullMQ dashboard', function () {
     expect(html).to.include('<base href="/admin/queues/"');
     const api = await jsonOf(await fetch(`${url}/admin/queues/api/queues`));
     expect(api.status).to.equal(200);
-    expect(api.body.queues.map((q: any) => q.name).sort()).to.deep.equal(['steps', 'workflows']);
+    expect(api.body.queues.map((q: any) => q.name).sort()).to.deep.equal(FLOW_QUEUES);
+    const waiting = api.body.queues.find((q: any) => q.name === 'workflows/dash.flow@2');
+    expect(waiting.counts.waiting ?? waiting.counts.wait, 'the run waiting for a worker is visible').to.equal(1);
+    await start(later, []);
+    const again = await jsonOf(await fetch(`${url}/admin/queues/api/queues`));
+    expect(again.body.queues.map((q: any) => q.name).sort()).to.deep.equal([...FLOW_QUEUES, 'steps/dash.later@1', 'workflows/dash.later@1'].sort());
   });
 
   it('an auth middleware that rejects → 401 on the page and the API; one that accepts → 200', async () => {
@@ -86,7 +103,7 @@ describe('express: BullMQ dashboard', function () {
     expect((await fetch(`${url}/ops/queues`, { headers })).status).to.equal(200);
     const api = await jsonOf(await fetch(`${url}/ops/queues/api/queues`, { headers }));
     expect(api.status).to.equal(200);
-    expect(api.body.queues).to.have.length(2);
+    expect(api.body.queues.map((q: any) => q.name)).to.include.members(FLOW_QUEUES);
     expect((await fetch(`${url}/admin/queues`, { headers })).status, 'only at the configured path').to.equal(404);
   });
 
@@ -109,7 +126,7 @@ describe('express: BullMQ dashboard', function () {
     const html = await (await fetch(`${url}/admin/queues`)).text();
     expect(html).to.include('<base href="/wf/admin/queues/"');
     const api = await jsonOf(await fetch(`${url}/admin/queues/api/queues`));
-    expect(api.body.queues.map((q: any) => q.name).sort()).to.deep.equal(['steps', 'workflows']);
+    expect(api.body.queues.map((q: any) => q.name)).to.include.members(FLOW_QUEUES);
     const css = /href="(static\/css\/[^"]+\.css)"/.exec(html)?.[1];
     expect(css, 'a stylesheet link').to.be.a('string');
     const asset = await fetch(`${url}/admin/queues/${css}`);

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { pack, unpack } from 'msgpackr';
-import type { Job } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { configure, closeWorkflowClient, resumeHook } from 'workflow-redis/api';
 import {
@@ -16,11 +16,13 @@ import {
   captureReplayJobTemplate,
   checkBullmqContract,
   RUN_ID_PLACEHOLDER,
-  replayJobPartsLua,
+  replayJobLua,
+  type ReplayJobTemplate,
 } from '../../lib/queue/bullmq-contract.js';
+import { QUEUE_NAMES, QUEUE_SLOT } from '../../lib/redis/keys.js';
 import type { Store } from '../../lib/redis/store.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { claimHook, createTestRun, pendingJobsOf, receivedPayloads, settledStore, startWorkflowWorker } from './helpers.js';
+import { claimHook, createTestRun, pendingJobsOf, receivedPayloads, replayQueueOf, settledStore, startWorkflowWorker } from './helpers.js';
 
 const readJson = (rel: string) => JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8'));
 
@@ -76,43 +78,50 @@ describe('bullmq contract', function () {
       await closeWorkflowClient();
     });
 
-    it('captureReplayJobTemplate returns the 9 keys of the workflow queue and the job cut around its per-run parts', async function () {
-      await checkBullmqContract(store.workflowQueue);
-      const tpl = await captureReplayJobTemplate(store.workflowQueue);
-      expect(tpl.keys).to.have.length(9);
-      const q = store.workflowQueue.keys;
-      expect(tpl.keys).to.deep.equal([q.wait, q.paused, q.meta, q.id, q.completed, q.delayed, q.active, q.events, q.marker]);
-      for (const key of tpl.keys) expect(key.startsWith(`${store.keys.bullPrefix}:workflows:`), key).to.equal(true);
+    /** The template, captured from a queue named by the slot as Store.open does. */
+    async function template(): Promise<ReplayJobTemplate> {
+      const slot = new Queue(QUEUE_SLOT, { connection: store.client as Redis, prefix: store.keys.bullPrefix, skipMetasUpdate: true });
+      try {
+        await checkBullmqContract(slot);
+        return await captureReplayJobTemplate(slot);
+      } finally {
+        await slot.close();
+      }
+    }
 
-      const parts = tpl.parts;
-      expect(parts).to.have.length(10);
-      const [argsHead, argsMid, argsTail, order, dedupHead, dedupTail, dataHead, dataTail, optsHead, optsTail] = parts.map((p, i) =>
-        [3, 4, 5, 6, 7].includes(i) ? p.toString() : p,
-      );
-      expect(`${dedupHead}${RUN_ID_PLACEHOLDER}${dedupTail}`).to.equal(`${store.keys.bullPrefix}:workflows:de:${RUN_ID_PLACEHOLDER}`);
-      expect(JSON.parse(`${dataHead}${RUN_ID_PLACEHOLDER}${dataTail}`)).to.deep.equal({ runId: RUN_ID_PLACEHOLDER });
-      // Joined again with a run id and a timestamp, the parts are the job BullMQ would add.
+    it('captureReplayJobTemplate cuts the 9 queue keys and the job around the queue name, the run id and the timestamp', async function () {
+      const tpl = await template();
+      const route = { workflowName: 'billing:invoice', version: '2' };
+      const name = QUEUE_NAMES.replays(route);
+      expect(name, 'no colon in a BullMQ queue name').to.equal('workflows/billing%3Ainvoice@2');
+      const q = store.queues(route).replays.keys;
+      expect(tpl.keys.map(([h, t]) => `${h}${name}${t}`)).to.deep.equal([q.wait, q.paused, q.meta, q.id, q.completed, q.delayed, q.active, q.events, q.marker]);
+      expect(JSON.parse(`${tpl.data[0]}${RUN_ID_PLACEHOLDER}${tpl.data[1]}`)).to.deep.equal({ runId: RUN_ID_PLACEHOLDER });
+      // Joined again with a queue, a run id and a timestamp, the parts are the job BullMQ would add to that queue.
       const runId = 'wrun_contract_check';
       const ts = Date.now();
-      const packedKey = pack(`${dedupHead}${runId}${dedupTail}`);
-      const [x, y] = order === 'd' ? [packedKey, pack(ts)] : [pack(ts), packedKey];
-      const args = unpack(Buffer.concat([argsHead as Buffer, x, argsMid as Buffer, y, argsTail as Buffer])) as unknown[];
-      expect(args[0]).to.equal(`${store.keys.bullPrefix}:workflows:`);
+      const dedupKey = `${tpl.dedup[0]}${name}${tpl.dedup[1]}${runId}${tpl.dedup[2]}`;
+      expect(dedupKey).to.equal(`${store.keys.bullPrefix}:${name}:de:${runId}`);
+      const [x, y] = tpl.order === 'd' ? [pack(dedupKey), pack(ts)] : [pack(ts), pack(dedupKey)];
+      const prefix = pack(`${tpl.keyPrefix[0]}${name}${tpl.keyPrefix[1]}`);
+      const args = unpack(Buffer.concat([tpl.args[0], prefix, tpl.args[1], x, tpl.args[2], y, tpl.args[3]])) as unknown[];
+      expect(args[0]).to.equal(`${store.keys.bullPrefix}:${name}:`);
       expect(args[1], 'no custom job id (keepLastIfActive needs auto ids)').to.be.oneOf(['', null, undefined]);
       expect(args[2]).to.equal('replay');
       expect(args[3], 'the timestamp, server time in Lua').to.equal(ts);
-      expect(String(args[8])).to.equal(`${store.keys.bullPrefix}:workflows:de:${runId}`);
-      const opts = unpack(Buffer.concat([optsHead as Buffer, pack(runId), optsTail as Buffer])) as Record<string, any>;
+      expect(String(args[8])).to.equal(dedupKey);
+      const opts = unpack(Buffer.concat([tpl.opts[0], pack(runId), tpl.opts[1]])) as Record<string, any>;
       expect(opts.de).to.deep.equal({ id: runId, keepLastIfActive: true });
       expect(opts.jobId).to.equal(undefined);
     });
 
-    it('the template parts are compiled into the scripts byte for byte (every byte value survives the Lua literal)', async function () {
-      const tpl = await captureReplayJobTemplate(store.workflowQueue);
-      const parts = [...tpl.parts, Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from([0x01, 0x35, 0x36, 0x5c, 0x22]), Buffer.alloc(0)];
-      const lua = `${replayJobPartsLua(parts)}\nreturn REPLAY_JOB_PARTS`;
+    it('the template is compiled into the scripts byte for byte (every byte value survives the Lua literal)', async function () {
+      const tpl = await template();
+      const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const odd = { ...tpl, args: [every, Buffer.from([0x01, 0x35, 0x36, 0x5c, 0x22]), Buffer.alloc(0), tpl.args[3]] as ReplayJobTemplate['args'] };
+      const lua = `${replayJobLua(odd)}\nlocal r = {}\nfor _, b in ipairs(REPLAY_JOB.args) do r[#r + 1] = b end\nfor _, b in ipairs(REPLAY_JOB.opts) do r[#r + 1] = b end\nreturn r`;
       const back = (await (store.client as Redis).callBuffer('EVAL', lua, '0')) as Buffer[];
-      expect(back.map((b) => b.toString('hex'))).to.deep.equal(parts.map((p) => p.toString('hex')));
+      expect(back.map((b) => b.toString('hex'))).to.deep.equal([...odd.args, ...odd.opts].map((p) => p.toString('hex')));
     });
 
     /** Processes whatever is queued for the run and waits until nothing is left (dedup key cleared). */
@@ -123,7 +132,7 @@ describe('bullmq contract', function () {
       });
       try {
         await waitFor(
-          async () => (await pendingJobsOf(store, runId)).length === 0 && (await store.workflowQueue.getDeduplicationJobId(runId)) === null,
+          async () => (await pendingJobsOf(store, runId)).length === 0 && (await (await replayQueueOf(store, runId)).getDeduplicationJobId(runId)) === null,
           { what: 'the run to have no queued job' },
         );
       } finally {
@@ -150,26 +159,27 @@ describe('bullmq contract', function () {
       const token = `bull:${runId}`;
       expect((await claimHook(store, runId, token)).r).to.equal('ok');
 
-      const firstId = await store.workflowQueue.getDeduplicationJobId(runId);
+      const queue = await replayQueueOf(store, runId);
+      const firstId = await queue.getDeduplicationJobId(runId);
       expect(firstId, 'createRun queued a job').to.be.a('string');
       // A new run's first job also carries the start hint (workflow name and input, from the run hash).
       const run = (await store.getRun(runId))!;
-      await expectReplayJob(await store.workflowQueue.getJob(firstId!), runId, {
+      await expectReplayJob(await queue.getJob(firstId!), runId, {
         runId,
         start: { workflowName: run.workflowName, input: run.input },
       });
 
       // Let a worker take that job so that the next one is created by resumeHook.
       expect(await drainRun(runId)).to.deep.equal([runId]);
-      expect(await store.workflowQueue.getJob(firstId!)).to.equal(undefined);
+      expect(await queue.getJob(firstId!)).to.equal(undefined);
 
       await resumeHook(token, { go: true });
       const jobs = await pendingJobsOf(store, runId);
       expect(jobs).to.have.length(1);
-      const id = await store.workflowQueue.getDeduplicationJobId(runId);
+      const id = await queue.getDeduplicationJobId(runId);
       expect(id).to.equal(jobs[0]!.id);
       expect(id).to.not.equal(firstId);
-      await expectReplayJob(await store.workflowQueue.getJob(id!), runId);
+      await expectReplayJob(await queue.getJob(id!), runId);
 
       // A second resume while that job waits is merged into it.
       await resumeHook(token, { go: 'again' });
@@ -200,7 +210,7 @@ describe('bullmq contract', function () {
       });
       try {
         await waitFor(() => calls.length === 1, { what: 'the first replay to start' });
-        const activeJob = await store.workflowQueue.getJob(calls[0]!.jobId!);
+        const activeJob = await (await replayQueueOf(store, runId)).getJob(calls[0]!.jobId!);
         expect(await activeJob!.getState()).to.equal('active');
         expect(calls[0]!.receivedAtStart).to.equal(0);
 
@@ -212,7 +222,7 @@ describe('bullmq contract', function () {
         first.open();
         await waitFor(() => calls.length >= 2, { what: 'the follow-up replay' });
         await waitFor(
-          async () => (await pendingJobsOf(store, runId)).length === 0 && (await store.workflowQueue.getDeduplicationJobId(runId)) === null,
+          async () => (await pendingJobsOf(store, runId)).length === 0 && (await (await replayQueueOf(store, runId)).getDeduplicationJobId(runId)) === null,
           { what: 'the queue to settle' },
         );
       } finally {
@@ -249,7 +259,7 @@ describe('bullmq contract', function () {
         // Either BullMQ's retry of the failed job or the deduplicated follow-up replays the run.
         await waitFor(() => calls.length >= 2, { what: 'a replay after the failure' });
         await waitFor(
-          async () => (await pendingJobsOf(store, runId)).length === 0 && (await store.workflowQueue.getDeduplicationJobId(runId)) === null,
+          async () => (await pendingJobsOf(store, runId)).length === 0 && (await (await replayQueueOf(store, runId)).getDeduplicationJobId(runId)) === null,
           { what: 'the queue to settle' },
         );
       } finally {

@@ -3,7 +3,7 @@
  * store (no replay engine), keyspace snapshots for "writes nothing" checks,
  * and a plain BullMQ worker on the workflow queue.
  */
-import { Worker, type Job } from 'bullmq';
+import { Worker, type Job, type Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { expect } from 'chai';
 import type { Store } from '../../lib/redis/store.js';
@@ -55,13 +55,23 @@ export function foundationSuite(label: string): FoundationSuite {
  */
 export async function settledStore(): Promise<Store> {
   const store = await getStore();
-  await Promise.all([store.workflowQueue.getVersion(), store.stepQueue.getVersion()]);
+  await store.openQueues(TEST_ROUTE);
   return store;
 }
 
-/** Creates a pending run through the store (run_created + a replay job). */
+/** The route of the runs {@link createTestRun} creates by default (queue `workflows/wf@1`). */
+export const TEST_ROUTE = { workflowName: 'wf', version: '1' };
+
+/** The replay queue a run's jobs go to (its route's). */
+export async function replayQueueOf(store: Store, runId: string): Promise<Queue> {
+  const run = await store.getRun(runId);
+  return store.queues(run ?? TEST_ROUTE).replays;
+}
+
+/** Creates a pending run through the store (run_created + a replay job), version 1 of `workflowName`. */
 export async function createTestRun(store: Store, runId = newRunId(), workflowName = 'wf'): Promise<string> {
-  const res = await store.createRun({ runId, workflowName, input: serialize([]), data: serialize({ workflowName }) });
+  const route = { workflowName, version: '1' };
+  const res = await store.createRun({ runId, ...route, input: serialize([]), data: serialize(route) });
   expect(res).to.deep.equal({ runId, created: true });
   return runId;
 }
@@ -157,7 +167,7 @@ export async function rejectionOf(p: Promise<unknown> | (() => Promise<unknown>)
   throw new Error('expected a rejection, but the promise resolved');
 }
 
-/** A BullMQ worker on the workflow queue of `store`, on its own blocking connection. */
+/** A BullMQ worker on the replay queue of {@link TEST_ROUTE}, on its own blocking connection. */
 export interface TestWorker {
   worker: Worker;
   close(): Promise<void>;
@@ -170,7 +180,7 @@ export function startWorkflowWorker(
   opts: { autorun?: boolean } = {},
 ): TestWorker {
   const connection = new Redis(url, { maxRetriesPerRequest: null });
-  const worker = new Worker(QUEUE_NAMES.workflows, processor, {
+  const worker = new Worker(QUEUE_NAMES.replays(TEST_ROUTE), processor, {
     connection,
     prefix: store.keys.bullPrefix,
     concurrency: 1,
@@ -186,9 +196,9 @@ export function startWorkflowWorker(
   };
 }
 
-/** Jobs of the workflow queue that are waiting, active or delayed for a run. */
+/** Jobs of the run's replay queue that are waiting, active or delayed for it. */
 export async function pendingJobsOf(store: Store, runId: string): Promise<Job[]> {
-  const jobs = await store.workflowQueue.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+  const jobs = await (await replayQueueOf(store, runId)).getJobs(['waiting', 'active', 'delayed', 'prioritized']);
   return jobs.filter((j) => j?.data?.runId === runId);
 }
 

@@ -11,7 +11,7 @@ import { Store } from '../../lib/redis/store.js';
 import { deserialize, serialize } from '../../lib/serialization/codec.js';
 import { newResumeId } from '../../lib/runtime/ids.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
-import { claimHook, createTestRun, eventsOfType, pendingJobsOf, startWorkflowWorker } from './helpers.js';
+import { claimHook, createTestRun, eventsOfType, pendingJobsOf, replayQueueOf, startWorkflowWorker } from './helpers.js';
 
 const N = 200;
 
@@ -88,8 +88,9 @@ describe('resumeHook: 200 concurrent calls on one token', function () {
     expect(jobs[0]!.name).to.equal('replay');
     // The job createRun added (the resumes were merged into it), with its start hint.
     expect(jobs[0]!.data.runId).to.equal(runId);
-    expect(await store.workflowQueue.getDeduplicationJobId(runId)).to.equal(jobs[0]!.id);
-    const counts = await store.workflowQueue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+    const queue = await replayQueueOf(store, runId);
+    expect(await queue.getDeduplicationJobId(runId)).to.equal(jobs[0]!.id);
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
     expect(counts.waiting + counts.active + counts.delayed + counts.prioritized).to.equal(1);
   });
 

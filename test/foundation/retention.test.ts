@@ -67,7 +67,7 @@ describe('retention of finished runs', function () {
       expect(ttl, key).to.be.within(1, 1000);
     }
     expect(await suite.admin.pttl(store.keys.idempotency('once'))).to.be.within(1, 1000);
-    expect(await suite.admin.zrange(store.keys.runsExpiring(), '0', '-1')).to.deep.equal([JSON.stringify([run.runId, 'retention.kept'])]);
+    expect(await suite.admin.zrange(store.keys.runsExpiring(), '0', '-1')).to.deep.equal([JSON.stringify([run.runId, 'retention.kept', '1'])]);
     expect(await store.pruneExpiredRuns(), 'nothing is due before the retention passed').to.equal(0);
 
     await waitFor(async () => (await suite.admin.exists(...runKeys(run.runId))) === 0, { what: 'the run keys to expire', timeoutMs: 5000 });
@@ -75,6 +75,7 @@ describe('retention of finished runs', function () {
     expect(await suite.admin.zscore(store.keys.runsAll(), run.runId)).to.equal(null);
     expect(await suite.admin.zscore(store.keys.runsByStatus('completed'), run.runId)).to.equal(null);
     expect(await suite.admin.zscore(store.keys.runsByWorkflow('retention.kept'), run.runId)).to.equal(null);
+    expect(await suite.admin.zscore(store.keys.runsByVersion(kept), run.runId), 'the version index too').to.equal(null);
     expect(await suite.admin.zcard(store.keys.runsExpiring())).to.equal(0);
     expect((await listRuns()).data.map((r) => r.runId)).to.not.include(run.runId);
     expect((await rejectionOf(getRun(run.runId).status)).name).to.equal('WorkflowRunNotFoundError');

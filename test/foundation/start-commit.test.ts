@@ -12,7 +12,7 @@ import type { CommitOp, StartSpec } from '../../lib/redis/store-types.js';
 import { startHint, START_HINT_MAX_INPUT } from '../../lib/queue/replay-job-data.js';
 import { serialize } from '../../lib/serialization/codec.js';
 import { newRunId } from '../../lib/runtime/ids.js';
-import { foundationSuite, createTestRun, expectNoWrites, rejectionOf } from './helpers.js';
+import { foundationSuite, createTestRun, expectNoWrites, rejectionOf, replayQueueOf } from './helpers.js';
 
 const stepOps = (n: number): CommitOp[] => [
   { t: 'step_created', c: `step_${n}`, d: serialize({ stepName: 's', input: serialize([n]), mode: 'inline' }), n: 's', m: 'inline', i: serialize([n]) },
@@ -146,13 +146,15 @@ describe('a new run started by its first commit (start spec)', function () {
 
   it('createRun puts the start hint in the first replay job only while the input is small', async () => {
     const small = await createTestRun(store);
-    const job = await store.workflowQueue.getJob((await store.workflowQueue.getDeduplicationJobId(small))!);
+    const smallQueue = await replayQueueOf(store, small);
+    const job = await smallQueue.getJob((await smallQueue.getDeduplicationJobId(small))!);
     expect(startHint(job!.data)).to.deep.equal({ workflowName: 'wf', input: serialize([]) });
 
     const bigId = newRunId();
     const input = serialize(['x'.repeat(START_HINT_MAX_INPUT)]);
-    await store.createRun({ runId: bigId, workflowName: 'wf', input, data: serialize({ workflowName: 'wf' }) });
-    const bigJob = await store.workflowQueue.getJob((await store.workflowQueue.getDeduplicationJobId(bigId))!);
+    await store.createRun({ runId: bigId, workflowName: 'wf', version: '1', input, data: serialize({ workflowName: 'wf', version: '1' }) });
+    const bigQueue = await replayQueueOf(store, bigId);
+    const bigJob = await bigQueue.getJob((await bigQueue.getDeduplicationJobId(bigId))!);
     expect(bigJob!.data).to.deep.equal({ runId: bigId });
     expect(startHint(bigJob!.data)).to.equal(undefined);
   });

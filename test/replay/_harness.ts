@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getWorkflow } from '../../lib/authoring/registry.js';
+import { DEFAULT_WORKFLOW_VERSION } from '../../lib/domain/route.js';
 import type { CommitOp, EventType, StoredEvent } from '../../lib/redis/store-types.js';
 import { installDeterminism } from '../../lib/replay/determinism.js';
 import { Execution, type Intents } from '../../lib/replay/execution.js';
@@ -99,7 +100,7 @@ export async function replayInBatches(spec: ReplaySpec, batches: StoredEvent[][]
 
 /** The replay spec of a fixture, against the workflow registered under its name now. */
 export function fixtureSpec(fx: Fixture): ReplaySpec {
-  const wf = getWorkflow(fx.workflowName);
+  const wf = getWorkflow(fx.workflowName, DEFAULT_WORKFLOW_VERSION);
   if (!wf) throw new Error(`fixture ${fx.name}: workflow "${fx.workflowName}" is not registered (import _workflows.ts)`);
   return { runId: fx.runId, workflowName: fx.workflowName, startedAt: fx.startedAt, fn: wf.fn, args: deserialize<unknown[]>(fx.input) ?? [] };
 }

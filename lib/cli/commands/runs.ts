@@ -18,6 +18,7 @@ export const SHOW_MAX_EVENTS = 10_000;
 interface ListOptions {
   status?: RunStatus;
   workflow?: string;
+  workflowVersion?: string;
   limit: number;
   cursor?: string;
   json?: boolean;
@@ -33,26 +34,36 @@ export function registerRunsCommands(program: Command): void {
     .description('list runs, newest first')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
     .option('--workflow <name>', 'only runs of this workflow')
+    .option('--workflow-version <version>', 'only runs pinned to this version of --workflow')
     .option('--limit <n>', 'how many runs (1-1000)', parsePositiveInt('--limit', 1000), 20)
     .option('--cursor <cursor>', 'the cursor printed by the previous page')
     .option('--json', 'print JSON: { data, cursor, hasMore }')
     .action(
       action(async (g, opts: ListOptions) => {
         await withApi(g, async () => {
-          const page = await listRuns({ status: opts.status, workflowName: opts.workflow, limit: opts.limit, cursor: opts.cursor ?? null });
+          const page = await listRuns({
+            status: opts.status,
+            workflowName: opts.workflow,
+            version: opts.workflowVersion,
+            limit: opts.limit,
+            cursor: opts.cursor ?? null,
+          });
           if (opts.json) {
             printJson({ data: page.data.map(toRunView), cursor: page.cursor, hasMore: page.hasMore });
             return;
           }
           if (page.data.length === 0) {
-            println(`No runs found (prefix "${g.prefix}"${opts.status ? `, status ${opts.status}` : ''}${opts.workflow ? `, workflow ${opts.workflow}` : ''}).`);
+            println(
+              `No runs found (prefix "${g.prefix}"${opts.status ? `, status ${opts.status}` : ''}${opts.workflow ? `, workflow ${opts.workflow}` : ''}` +
+                `${opts.workflowVersion ? `, version ${opts.workflowVersion}` : ''}).`,
+            );
             return;
           }
           const now = Date.now();
           println(
             table(
-              ['RUN ID', 'WORKFLOW', 'STATUS', 'CREATED (UTC)', 'DURATION'],
-              page.data.map((r) => [r.runId, r.workflowName, r.status, formatTime(r.createdAt), runDuration(r, now)]),
+              ['RUN ID', 'WORKFLOW', 'VERSION', 'STATUS', 'CREATED (UTC)', 'DURATION'],
+              page.data.map((r) => [r.runId, r.workflowName, r.version, r.waitingFor ? `${r.status} (no worker)` : r.status, formatTime(r.createdAt), runDuration(r, now)]),
             ),
           );
           if (page.hasMore) println(`\nMore runs: add --cursor ${page.cursor}`);

@@ -72,15 +72,17 @@ export const INSPECTOR_CLIENT_JS = String.raw`
   function showList(params) {
     const status = params.get('status') || '';
     const workflowName = params.get('workflowName') || '';
+    const version = params.get('version') || '';
     const select = h('select', { name: 'status' }, h('option', { value: '' }, 'any status'),
       ['pending', 'running', 'completed', 'failed', 'cancelled'].map((s) => h('option', { value: s, selected: s === status }, s)));
     const form = h('form', { method: 'get', class: 'filters' },
       h('label', null, 'Status ', select),
       h('label', null, 'Workflow ', h('input', { name: 'workflowName', value: workflowName, placeholder: 'any workflow' })),
+      h('label', null, 'Version ', h('input', { name: 'version', value: version, placeholder: 'any version', size: 8 })),
       h('button', { type: 'submit' }, 'Filter'));
     const tbody = h('tbody');
     const table = h('table', { class: 'runs' }, h('thead', null, h('tr', null,
-      h('th', null, 'Run'), h('th', null, 'Workflow'), h('th', null, 'Status'), h('th', null, 'Created'), h('th', null, 'Duration'))), tbody);
+      h('th', null, 'Run'), h('th', null, 'Workflow'), h('th', null, 'Version'), h('th', null, 'Status'), h('th', null, 'Created'), h('th', null, 'Duration'))), tbody);
     const more = h('button', { type: 'button', hidden: true }, 'Older runs');
     const note = h('p', { class: 'muted' });
     app.replaceChildren(h('h2', null, 'Runs'), form, table, more, note);
@@ -89,13 +91,15 @@ export const INSPECTOR_CLIENT_JS = String.raw`
       const q = new URLSearchParams({ limit: '25' });
       if (status) q.set('status', status);
       if (workflowName) q.set('workflowName', workflowName);
+      if (version) q.set('version', version);
       if (cursor) q.set('cursor', cursor);
       try {
         const page = await api('/runs?' + q);
         for (const r of page.data) {
           const end = ms(r.completedAt);
           tbody.append(h('tr', { 'data-run': r.runId },
-            h('td', null, runLink(r.runId)), h('td', null, r.workflowName), h('td', null, badge(r.status)),
+            h('td', null, runLink(r.runId)), h('td', null, r.workflowName), h('td', null, r.version),
+            h('td', { title: r.waitingFor || '' }, badge(r.status), r.waitingFor ? h('span', { class: 'muted' }, ' no worker') : ''),
             h('td', null, fmtTime(r.createdAt)), h('td', null, end ? fmtDur(end - ms(r.createdAt)) : '')));
         }
         cursor = page.cursor;
@@ -158,7 +162,8 @@ export const INSPECTOR_CLIENT_JS = String.raw`
     const end = ms(run.completedAt);
     const rows = [
       ['Workflow', h('code', null, run.workflowName)],
-      ['Status', h('span', { id: 'run-status' }, badge(run.status))],
+      ['Version', h('code', null, run.version)],
+      ['Status', h('span', { id: 'run-status' }, badge(run.status), run.waitingFor ? h('span', { class: 'waiting' }, ' ' + run.waitingFor) : '')],
       ['Created', fmtTime(run.createdAt)],
       ['Started', fmtTime(run.startedAt)],
       ['Ended', fmtTime(run.completedAt)],

@@ -8,6 +8,7 @@ import type { RequestHandler, Router } from 'express';
 import { readTimelineEvents } from '../../inspect/read-timeline.js';
 import { InvalidArgumentError } from '../../errors/errors.js';
 import { isRunStatus, RUN_STATUSES } from '../../domain/run-status.js';
+import { versionProblem } from '../../domain/route.js';
 import { listRuns } from '../../runtime/list-runs.js';
 import { getRun } from '../../runtime/run.js';
 import { assertEventId, assertWorkflowNameFilter, parseRunsCursor } from '../../runtime/validate.js';
@@ -48,11 +49,17 @@ export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
     }
     const workflowName = queryString(req, 'workflowName');
     assertWorkflowNameFilter(workflowName, 'Query parameter "workflowName"');
+    const version = queryString(req, 'version');
+    if (version !== undefined) {
+      const problem = versionProblem(version);
+      if (problem) throw new InvalidArgumentError(`Query parameter "version": ${problem}`);
+      if (workflowName === undefined) throw new InvalidArgumentError('Query parameter "version" needs "workflowName": a version belongs to a workflow.');
+    }
     const cursor = queryString(req, 'cursor');
     // The runtime checks these too; checking here first words the message for HTTP.
     parseRunsCursor(cursor, 'Query parameter "cursor"');
     const limit = queryInt(req, 'limit', 50, 1000);
-    const page = await listRuns({ status, workflowName, cursor, limit });
+    const page = await listRuns({ status, workflowName, version, cursor, limit });
     res.json({ data: page.data.map(toRunView), cursor: page.cursor, hasMore: page.hasMore });
   });
 

@@ -4,7 +4,6 @@
   writes nothing.
 
   KEYS[1] run hash   KEYS[2] run stream   KEYS[3] waits
-  KEYS[4..12] BullMQ addStandardJob keys of the workflow queue
   ARGV[1] wait id
 
   Returns {0, eventId} | {-1} no run | {-2, status} run finished
@@ -20,7 +19,7 @@
 --- @include "waitState"
 --- @include "enqueueReplay"
 
-local run, err = loadLiveRun(KEYS[1])
+local run, err = loadLiveRun(KEYS[1], nil, { 'queue' })
 if not run then return err end
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if not raw then return { ERR_WAIT_NOT_FOUND, ARGV[1] } end
@@ -31,5 +30,5 @@ if refused == 'exists' then return { ERR_ENTITY_CONFLICT, w.s } end
 if refused then return { ERR_TOO_EARLY, resumeAt } end
 redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(w))
 local id = appendEvent(KEYS[2], KEYS[1], 'wait_completed', ARGV[1], sjData({ resumeAt = w.at }), now)
-enqueueReplay(run.runId, now)
+enqueueReplay(run.runId, now, run.queue)
 return { OK, id }

@@ -1,18 +1,21 @@
 --[[
-  run_created: creates a run and puts it on the workflow queue, atomically.
+  run_created: creates a run and puts it on its route's replay queue, atomically.
   Idempotent on the run id and on the idempotency key.
 
   KEYS[1]  run hash            KEYS[2]  run stream
   KEYS[3]  idempotency key (a dummy key when ARGV[5] == '0')
   KEYS[4]  runs index (all)    KEYS[5]  runs index (status pending)
-  KEYS[6]  runs index (workflow name)
-  KEYS[7..15] BullMQ addStandardJob keys of the workflow queue
+  KEYS[6]  runs index (workflow name)   KEYS[7]  runs index (workflow version)
+  KEYS[8]  routes set (every name@version with runs or workers)
   ARGV[1]  run id              ARGV[2]  workflow name
   ARGV[3]  event data (superjson {workflowName, input})
   ARGV[4]  input (superjson)   ARGV[5]  '1' when an idempotency key is set
   ARGV[6]  retention after the run ends, ms ('' = kept until deleted; see includes/finishRun.lua)
   ARGV[7]  replay job data (JSON: run id plus the start hint the worker uses to
            run a new run before taking its lease; '' = just the run id)
+  ARGV[8]  workflow version    ARGV[9]  route id (name@version)
+  ARGV[10] the route's replay queue name (kept in the run hash: every later
+           wake-up of the run goes to that queue)
 
   Returns {0, runId} created | {1, runId} already existed (nothing written)
           | {-3, existingWorkflowName} the run id belongs to another workflow
@@ -38,13 +41,15 @@ end
 
 local now = nowMs()
 redis.call('HSET', runKey, 'runId', runId, 'workflowName', workflowName, 'status', 'pending',
-  'input', ARGV[4], 'createdAt', now, 'updatedAt', now, 'epoch', 0)
+  'input', ARGV[4], 'createdAt', now, 'updatedAt', now, 'epoch', 0, 'version', ARGV[8], 'queue', ARGV[10])
 if ARGV[6] ~= '' then redis.call('HSET', runKey, 'retainMs', ARGV[6]) end
 if ARGV[5] == '1' then redis.call('HSET', runKey, 'idem', KEYS[3]) end
 appendEvent(streamKey, runKey, 'run_created', '', ARGV[3], now)
 redis.call('ZADD', KEYS[4], now, runId)
 redis.call('ZADD', KEYS[5], now, runId)
 redis.call('ZADD', KEYS[6], now, runId)
+redis.call('ZADD', KEYS[7], now, runId)
+redis.call('SADD', KEYS[8], ARGV[9])
 if ARGV[5] == '1' then redis.call('SET', KEYS[3], runId) end
-enqueueReplay(runId, now, ARGV[7] ~= '' and ARGV[7] or nil)
+enqueueReplay(runId, now, ARGV[10], ARGV[7] ~= '' and ARGV[7] or nil)
 return { OK, runId }

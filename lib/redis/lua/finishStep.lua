@@ -5,7 +5,6 @@
   writes nothing).
 
   KEYS[1] run hash   KEYS[2] run stream   KEYS[3] steps
-  KEYS[4..12] BullMQ addStandardJob keys of the workflow queue
   ARGV[1] step id    ARGV[2] event type   ARGV[3] event data (superjson)
   ARGV[4] retry at (ms, step_retrying only)
 
@@ -21,7 +20,7 @@
 --- @include "stepState"
 --- @include "enqueueReplay"
 
-local run, err = loadLiveRun(KEYS[1])
+local run, err = loadLiveRun(KEYS[1], nil, { 'queue' })
 if not run then return err end
 local raw = redis.call('HGET', KEYS[3], ARGV[1])
 if not raw then return { ERR_STEP_NOT_FOUND, ARGV[1] } end
@@ -31,5 +30,5 @@ if settleStep(st, t, tonumber(ARGV[4])) then return { ERR_ENTITY_CONFLICT, st.s 
 redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(st))
 local now = nowMs()
 local id = appendEvent(KEYS[2], KEYS[1], t, ARGV[1], ARGV[3], now)
-if t ~= 'step_retrying' then enqueueReplay(run.runId, now) end
+if t ~= 'step_retrying' then enqueueReplay(run.runId, now, run.queue) end
 return { OK, id }

@@ -1,11 +1,10 @@
 --[[
   hook_received: the atomic resume. Looks the token up, refuses unknown,
   disposed or finished hooks (writing nothing), appends hook_received to the
-  run's stream and puts the run on the workflow queue, in one script.
+  run's stream and puts the run on its route's replay queue, in one script.
   A re-sent resume (same client-minted resume id) is not appended twice.
 
   KEYS[1]  token hash (token -> hook record)
-  KEYS[2..10] BullMQ addStandardJob keys of the workflow queue
   ARGV[1]  token                 ARGV[2]  resume id (client-minted)
   ARGV[3]  event data (superjson {payload})
   ARGV[4]  run hash template     ARGV[5]  run stream template
@@ -30,7 +29,8 @@ local hook = cjson.decode(rec)
 if ARGV[7] == '1' and hook.isWebhook ~= true then return { ERR_HOOK_NOT_FOUND } end
 local runId = hook.runId
 local runKey = fillTemplate(ARGV[4], runId)
-local status = redis.call('HGET', runKey, 'status')
+local live = redis.call('HMGET', runKey, 'status', 'queue')
+local status = live[1]
 if status ~= 'running' and status ~= 'pending' then return { ERR_HOOK_NOT_FOUND } end
 
 local resumesKey = fillTemplate(ARGV[6], runId)
@@ -42,5 +42,5 @@ end
 local now = nowMs()
 local id = appendEvent(fillTemplate(ARGV[5], runId), runKey, 'hook_received', hook.hookId, ARGV[3], now)
 if resumeId ~= '' then redis.call('HSET', resumesKey, resumeId, id) end
-enqueueReplay(runId, now)
+enqueueReplay(runId, now, live[2])
 return { OK, rec, id }

@@ -1,9 +1,9 @@
 --[[
-  Puts a pending or running run on the workflow queue (reconciler, operator
+  Puts a pending or running run on its replay queue (reconciler, operator
   tools). Deduplicated like every wake-up: a waiting job absorbs it, an active
   one gets a follow-up.
 
-  KEYS[1] run hash   KEYS[2..10] BullMQ addStandardJob keys of the workflow queue
+  KEYS[1] run hash (its `queue` field names the route's replay queue)
   (no ARGV: the job template is compiled in, see includes/enqueueReplay.lua)
 
   Returns {0, jobId} | {-1} no run | {-2, status} run finished
@@ -15,6 +15,6 @@
 --- @include "liveRun"
 --- @include "enqueueReplay"
 
-local run, err = loadLiveRun(KEYS[1])
+local run, err = loadLiveRun(KEYS[1], nil, { 'queue' })
 if not run then return err end
-return { OK, enqueueReplay(run.runId, nowMs()) }
+return { OK, enqueueReplay(run.runId, nowMs(), run.queue) }

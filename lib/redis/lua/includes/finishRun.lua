@@ -5,11 +5,11 @@
 -- pruneRuns.lua can drop it from the run indexes then.
 -- retain: { steps = key, resumes = key, expiring = key } (the run's other keys and the index).
 -- known (optional): run hash fields the caller read already { createdAt,
--- retainMs, workflowName, idem }, and noHooks / noWaits when the caller knows
+-- retainMs, workflowName, idem, version }, and noHooks / noWaits when the caller knows
 -- the run has none (a run started and ended by one commit that made none).
 -- KNOWN_RUN_FIELDS: the run hash fields `known` holds (includes/liveRun.lua
 -- loadLiveRun reads them as its extra fields; its run table serves as known).
-local KNOWN_RUN_FIELDS = { 'createdAt', 'retainMs', 'workflowName', 'idem' }
+local KNOWN_RUN_FIELDS = { 'createdAt', 'retainMs', 'workflowName', 'idem', 'version' }
 local function finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, from, to,
                          eventType, data, fields, channel, now, retain, known)
   local id = appendEvent(streamKey, runKey, eventType, '', data, now)
@@ -18,8 +18,8 @@ local function finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, sta
   if not (known and known.noHooks) then releaseRunHooks(runHooksKey, hooksKey, runId) end
   if not (known and known.noWaits) then redis.call('DEL', waitsKey) end
   local r
-  if known then r = { known.retainMs, known.workflowName, known.idem }
-  else r = redis.call('HMGET', runKey, 'retainMs', 'workflowName', 'idem') end
+  if known then r = { known.retainMs, known.workflowName, known.idem, known.version }
+  else r = redis.call('HMGET', runKey, 'retainMs', 'workflowName', 'idem', 'version') end
   local ttl = tonumber(r[1] or '')
   if ttl and ttl > 0 then
     for _, key in ipairs({ runKey, streamKey, runHooksKey, retain.steps, retain.resumes }) do
@@ -27,7 +27,8 @@ local function finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, sta
     end
     -- The idempotency key of the start that created the run (same hash tag): it must not outlive the run.
     if r[3] and redis.call('GET', r[3]) == runId then redis.call('PEXPIRE', r[3], ttl) end
-    redis.call('ZADD', retain.expiring, now + ttl, cjson.encode({ runId, r[2] or '' }))
+    -- The entry names the indexes the run is in: the workflow's and its version's.
+    redis.call('ZADD', retain.expiring, now + ttl, cjson.encode({ runId, r[2] or '', r[4] or '' }))
   end
   if channel and channel ~= '' then redis.call('PUBLISH', channel, runId) end
   return id
