@@ -30,7 +30,7 @@ export function defineWorkflow<Args extends unknown[], R>(
   assertName('workflow', name);
   if (typeof fn !== 'function') throw new InvalidArgumentError(`defineWorkflow("${name}", fn): fn must be a function.`);
   if (opts === null || typeof opts !== 'object') throw new InvalidArgumentError(`defineWorkflow("${name}", fn, opts): opts must be an object like { version: '2' }.`);
-  const version = opts.version ?? DEFAULT_WORKFLOW_VERSION;
+  const version = opts.version === undefined ? DEFAULT_WORKFLOW_VERSION : opts.version;
   const problem = versionProblem(version);
   if (problem) throw new InvalidArgumentError(`defineWorkflow("${name}"): ${problem}`);
   const wf: Workflow<Args, R> = Object.freeze({ workflowName: name, version, fn });

@@ -86,6 +86,8 @@ export interface RunRecord {
   seen?: string;
   /** The workflow version the run started on (its every replay goes to a worker that registers it). */
   version: string;
+  /** Its replay queue's name; absent on a run stored before versions existed (see Store.adoptUnversionedRun). */
+  queue?: string;
 }
 
 /** A live worker, as it announces itself in the workers hash (refreshed every {@link PRESENCE_INTERVAL_MS}). */

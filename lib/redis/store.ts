@@ -111,6 +111,7 @@ function parseRun(h: Record<string, string>): RunRecord | null {
     epoch: Number(h.epoch ?? 0),
     seen: h.seen,
     version: h.version || DEFAULT_WORKFLOW_VERSION,
+    queue: h.queue,
   };
 }
 
@@ -173,6 +174,21 @@ export class Store {
     const q = this.queues(r);
     await Promise.all([q.replays.getVersion(), q.steps.getVersion()]);
     return q;
+  }
+
+  /**
+   * Pins a run stored before versions existed to version 1 of its workflow
+   * (its queue, the version index, the routes set). Idempotent; the caller
+   * wakes the run afterwards (its resumes meanwhile were recorded, not queued).
+   */
+  async adoptUnversionedRun(run: RunRecord): Promise<void> {
+    const route = { workflowName: run.workflowName, version: DEFAULT_WORKFLOW_VERSION };
+    await this.client.multi()
+      .hsetnx(this.keys.run(run.runId), 'version', route.version)
+      .hsetnx(this.keys.run(run.runId), 'queue', QUEUE_NAMES.replays(route))
+      .zadd(this.keys.runsByVersion(route), run.createdAt, run.runId)
+      .sadd(this.keys.routes(), routeId(route))
+      .exec();
   }
 
   /** Every route with runs or workers, as `name@version` ids (dashboard, tools). */

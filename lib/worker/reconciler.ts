@@ -6,7 +6,8 @@
  * - a run whose log has events no replay consumed (tail != seen), or that never
  *   started, and has no replay job → woken;
  * - a sleep still waiting → its timer job is re-added (deterministic id: no-op if present);
- * - a step waiting for delivery → its step job is re-added (same).
+ * - a step waiting for delivery → its step job is re-added (same);
+ * - a run stored before workflow versions existed → pinned to version 1 first.
  *
  * It also drops finished runs whose retention has passed from the run indexes.
  */
@@ -44,6 +45,8 @@ async function reconcileRun(store: Store, runId: string, report: ReconcileReport
   report.scanned++;
   const run = await store.getRun(runId);
   if (!run || (run.status !== 'pending' && run.status !== 'running')) return;
+  // A run stored before versions existed: pinned to version 1 now, and woken below if it is behind.
+  if (!run.queue) await store.adoptUnversionedRun(run);
   const behind = run.status === 'pending' || (await store.lastEventId(runId)) !== (run.seen ?? '');
   const route = { workflowName: run.workflowName, version: run.version };
   if (behind && !(await store.queues(route).replays.getDeduplicationJobId(runId))) {

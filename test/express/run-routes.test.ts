@@ -140,11 +140,12 @@ describe('express: run routes', function () {
       expect(r.status, q).to.equal(400);
       expect(r.body.error, q).to.match(/^Query parameter "(after|limit)"/);
     }
-    const listQueries = ['status=bogus', 'limit=-1', 'cursor=abc', 'cursor=1e21', 'cursor=9007199254740992', 'cursor=-1', 'cursor=0x10', 'cursor=%201', 'status=running&status=failed', 'workflowName=' + 'w'.repeat(201), 'workflowName=a%20b'];
+    const listQueries = ['status=bogus', 'limit=-1', 'cursor=abc', 'cursor=1e21', 'cursor=9007199254740992', 'cursor=-1', 'cursor=0x10', 'cursor=%201', 'status=running&status=failed', 'workflowName=' + 'w'.repeat(201), 'workflowName=a%20b',
+      'workflowName=x&version=a%40b', 'workflowName=x&version=' + 'v'.repeat(65), 'version=1', 'workflowName=x&version=1&version=2'];
     for (const q of listQueries) {
       const r = await get(`/runs?${q}`);
       expect(r.status, q).to.equal(400);
-      expect(r.body.error, q).to.match(/^Query parameter "(status|limit|cursor|workflowName)"/);
+      expect(r.body.error, q).to.match(/^Query parameter "(status|limit|cursor|workflowName|version)"/);
     }
     // The largest values are valid: an empty page, not a Redis error.
     expect((await get(`/runs?cursor=${Number.MAX_SAFE_INTEGER}`)).body).to.deep.equal({ data: [], cursor: null, hasMore: false });

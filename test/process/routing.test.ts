@@ -146,4 +146,16 @@ describe('process: routing runs to the workers that register them', function () 
     expect((await listRuns({ workflowName: 'deploy.approval', version: '1', status: 'running' })).data, 'no v1 run left: its workers may go').to.deep.equal([]);
     expect(v2.stderr()).to.not.match(/job failed|NondeterminismError|WorkflowNotRegisteredError/);
   });
+
+  it('one worker registers two versions of a workflow side by side: each run replays with its own version\'s code', async () => {
+    const prefix = uniquePrefix('route-both');
+    configure({ connection: suite.redis.url, prefix });
+    const both = await spawnSet(prefix, 'approval-both');
+    const [a, b] = await Promise.all([start(approvalV1, [`${prefix}:a`]), start(approvalV2, [`${prefix}:b`])]);
+    await Promise.all([waitsOnHook(a!), waitsOnHook(b!)]);
+    await Promise.all([resumeHook(`${prefix}:a`, { ok: true }), resumeHook(`${prefix}:b`, { ok: true })]);
+    expect(await a!.returnValue).to.deep.include({ version: 'v1', decision: 'approved', pid: both.pid });
+    expect(await b!.returnValue).to.deep.include({ version: 'v2', pre: 'pre-check', decision: 'approved', pid: both.pid });
+    expect(both.stderr()).to.not.match(/job failed|NondeterminismError/);
+  });
 });

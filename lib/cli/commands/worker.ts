@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { listWorkflows, type Workflow } from '../../authoring/registry.js';
+import { DEFAULT_WORKFLOW_VERSION, routeId } from '../../domain/route.js';
 import { LOG_LEVEL_ENV, LOG_LEVELS, type LogLevelSetting } from '../../log/logger.js';
 import { createWorker } from '../../worker/create-worker.js';
 import { action } from '../command.js';
@@ -65,10 +66,15 @@ export async function importWorkflows(args: string[]): Promise<Workflow[]> {
       throw new CliError(`Cannot import ${JSON.stringify(arg)}: ${e.message}.${hint}`);
     }
     for (const value of Object.values(mod)) {
-      for (const v of Array.isArray(value) ? value : [value]) if (isWorkflow(v) && !found.has(v.workflowName)) found.set(v.workflowName, v);
+      for (const v of Array.isArray(value) ? value : [value]) {
+        if (!isWorkflow(v)) continue;
+        // A handle of an older copy of the package has no version: it is version 1, as its runs are.
+        const wf = typeof v.version === 'string' ? v : { ...v, version: DEFAULT_WORKFLOW_VERSION };
+        if (!found.has(routeId(wf))) found.set(routeId(wf), wf);
+      }
     }
   }
-  for (const wf of listWorkflows()) found.set(wf.workflowName, wf);
+  for (const wf of listWorkflows()) found.set(routeId(wf), wf);
   return [...found.values()];
 }
 
@@ -89,9 +95,9 @@ export async function runWorker(g: GlobalOptions, opts: WorkerCommandOptions): P
     // Checked just above: a Redis gone since is an error to exit on, not to wait for.
     waitForRedis: false,
   });
-  const names = workflows.map((w) => w.workflowName).sort();
+  const names = [...worker.routes].sort();
   println(
-    `workflow-redis worker ${worker.id} ready (pid ${process.pid}): ${names.length} workflow${names.length === 1 ? '' : 's'} ` +
+    `workflow-redis worker ${worker.id} ready (pid ${process.pid}): ${names.length} workflow version${names.length === 1 ? '' : 's'} ` +
       `[${names.join(', ')}], concurrency ${opts.concurrency ?? 10}, Redis ${safeUrl(g.redis)}, prefix "${g.prefix}". ` +
       'Stop with SIGTERM or Ctrl-C.',
   );

@@ -16,10 +16,13 @@ local function replayJob()
   return REPLAY_JOB
 end
 
--- queue: the run's replay queue name (the run hash's `queue` field).
+-- queue: the run's replay queue name (the run hash's `queue` field). A run
+-- stored before versions existed has none: nothing is enqueued (the reconciler
+-- adopts such runs as version 1 and wakes them; lib/worker/reconciler.ts).
 -- jobData: the job's data JSON when the caller built it (createRun's start
 -- hint); nil = the template's {"runId": ...}.
 local function enqueueReplay(runId, now, queue, jobData)
+  if not queue then return nil end
   local p = replayJob()
   local k = {}
   for i, kk in ipairs(p.keys) do k[i] = kk[1] .. queue .. kk[2] end
