@@ -5,6 +5,7 @@
 export { defineWorkflow, defineStep } from './authoring/workflow.js';
 export { createHook, defineHook, sleep, Hook, HookPayloadValidationError } from './authoring/hooks.js';
 export type { HookOptions, TypedHook } from './authoring/hooks.js';
+export { patched, deprecatePatch } from './authoring/patch.js';
 export { createWebhook, Webhook, WEBHOOK_PATH } from './authoring/webhook.js';
 export type { WebhookOptions } from './authoring/webhook.js';
 export type { WebhookRequest } from './webhooks/http-codec.js';

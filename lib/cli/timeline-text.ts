@@ -1,7 +1,8 @@
 /**
  * `runs show`: a run's summary and its timeline as text. The timeline comes
  * from the same builder as the run inspector (steps paired into attempts with
- * durations, hooks with payload counts, sleeps with their resume time).
+ * durations, hooks with payload counts, sleeps with their resume time, patch
+ * markers).
  * Hook tokens and payloads are never printed.
  */
 import type { TimelineItem } from '../inspect/timeline.js';
@@ -94,6 +95,9 @@ export function renderTimeline(items: TimelineItem[], originMs: number): string 
         rows.push([at(it.createdAt), 'sleep', it.id, it.status, d.join(', ')]);
         break;
       }
+      case 'patch':
+        rows.push([at(it.createdAt), 'patch', it.name, it.status, it.deprecated ? 'recorded by deprecatePatch()' : '']);
+        break;
     }
   }
   return table(['AT', 'KIND', 'NAME', 'STATUS', 'DETAILS'], rows);

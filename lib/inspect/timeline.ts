@@ -3,7 +3,8 @@
  * the page stays a thin renderer: steps (step_created / step_started /
  * step_retrying / step_completed / step_failed paired by correlationId into
  * attempts with durations), hooks with their payload count, sleeps with their
- * resume time, and the run's own start and end.
+ * resume time, patch markers (which patched() branches the run took), and the
+ * run's own start and end.
  *
  * Payloads, step inputs and results are left out: the timeline says what
  * happened and when. Only the token of a hook that is still live is included,
@@ -83,8 +84,21 @@ export interface SleepItem {
   completedAt?: string;
 }
 
+/** A patch marker: the run took the patched branch of `patched(id)` or `deprecatePatch(id)` here. */
+export interface PatchItem {
+  kind: 'patch';
+  /** The marker's correlation id (`patch:<id>`). */
+  id: string;
+  /** The patch id. */
+  name: string;
+  status: 'applied';
+  createdAt: string;
+  /** Recorded by deprecatePatch() (known when the event's data was read). */
+  deprecated?: boolean;
+}
+
 /** One row of the timeline. */
-export type TimelineItem = RunItem | StepItem | HookItem | SleepItem;
+export type TimelineItem = RunItem | StepItem | HookItem | SleepItem | PatchItem;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -226,6 +240,19 @@ export function buildTimeline(events: readonly TimelineEvent[]): TimelineItem[] 
         if (resumeAt !== undefined) w.resumeAt = iso(resumeAt);
         sleeps.set(e.correlationId, w);
         items.push(w);
+        break;
+      }
+      case 'patch_applied': {
+        const name = field<unknown>(e.data, 'patchId');
+        const p: PatchItem = {
+          kind: 'patch',
+          id: e.correlationId,
+          name: typeof name === 'string' ? name : e.correlationId.replace(/^patch:/, ''),
+          status: 'applied',
+          createdAt: iso(e.createdAt),
+        };
+        if (field(e.data, 'deprecated') === true) p.deprecated = true;
+        items.push(p);
         break;
       }
       case 'wait_completed': {

@@ -18,7 +18,9 @@ export type EventType =
   | 'hook_received'
   | 'hook_disposed'
   | 'wait_created'
-  | 'wait_completed';
+  | 'wait_completed'
+  /** A patch marker: the code took the patched branch of patched(id) here (lib/replay/patches.ts). */
+  | 'patch_applied';
 
 /**
  * What carries the workflow clock: step ops, and the events they append.
@@ -42,7 +44,7 @@ export interface StoredEvent extends WorkflowClocked {
   /** The stream entry id: strictly increasing within the run. */
   eventId: string;
   type: EventType;
-  /** stepId, hookId or waitId; '' for run events. */
+  /** stepId, hookId or waitId; `patch:<id>` for a patch marker; '' for run events. */
   correlationId: string;
   /** superjson text. */
   data: string;
@@ -114,7 +116,7 @@ export const PRESENCE_TTL_MS = 3 * PRESENCE_INTERVAL_MS;
  */
 interface OpBase {
   /** type: the event type the op appends (and the transition it makes) */ t: EventType;
-  /** correlation id: the stepId, hookId or waitId; '' for run ops */ c: string;
+  /** correlation id: the stepId, hookId or waitId; `patch:<id>` for a patch marker; '' for run ops */ c: string;
 }
 
 /**
@@ -150,6 +152,7 @@ export type CommitOp =
   | (OpBase & { t: 'hook_disposed'; /** event data (superjson: {}) */ d: string })
   | (OpBase & { t: 'wait_created'; /** event data (superjson: resumeAt) */ d: string; /** resume at (epoch ms; WaitState.at) */ at: number })
   | (OpBase & { t: 'wait_completed'; /** event data (superjson: resumeAt) */ d: string })
+  | (OpBase & { t: 'patch_applied'; /** event data (superjson: patchId, deprecated) */ d: string })
   | (OpBase & {
       t: 'run_completed';
       c: '';

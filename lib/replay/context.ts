@@ -44,6 +44,8 @@ export interface WorkflowHandle {
   createHook(opts: HookRequest): HookCall;
   /** A sleep until `resumeAt` (ms since the epoch; a recorded value wins on replay). */
   sleep(resumeAt: number): Promise<void>;
+  /** `patched(id)` (`deprecated` false) or `deprecatePatch(id)`: does this run take the patched branch? */
+  patched(patchId: string, deprecated: boolean): boolean;
 }
 
 /** Set while workflow code runs (and in every continuation of it). */

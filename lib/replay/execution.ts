@@ -18,6 +18,7 @@ import { Call, HookCall, StepCall, WaitCall } from './calls.js';
 import { workflowStorage, type HookRequest, type WorkflowHandle } from './context.js';
 import { seededRandom } from './determinism.js';
 import { compareEventIds } from './event-ids.js';
+import { PATCH_EVENT, Patches } from './patches.js';
 
 const drain = () => new Promise<void>((r) => setImmediate(r));
 
@@ -70,6 +71,9 @@ export class Execution implements WorkflowHandle {
   private readonly open: Call[] = [];
   /** Recorded events not consumed yet, by correlation id (tokens and resumeAt are read ahead). */
   private lookahead = new Map<string, StoredEvent>();
+  /** The run's recorded end (run_completed / run_failed), if the log has it: patch decisions read it ahead. */
+  private recordedEnd: StoredEvent | undefined;
+  private readonly patches = new Patches();
   outcome: Outcome = { kind: 'running' };
   divergence: Error | undefined;
   /** The log holds a terminal run event. */
@@ -176,7 +180,7 @@ export class Execution implements WorkflowHandle {
     try {
       return this.consume(ev);
     } catch (err) {
-      this.divergence = err as Error;
+      this.divergence = this.patches.explain(err) as Error;
       return 'diverged';
     }
   }
@@ -200,6 +204,7 @@ export class Execution implements WorkflowHandle {
   private remember(events: StoredEvent[]): void {
     for (const ev of events) {
       if (ev.correlationId && !this.lookahead.has(ev.correlationId)) this.lookahead.set(ev.correlationId, ev);
+      else if (ev.type === 'run_completed' || ev.type === 'run_failed') this.recordedEnd ??= ev;
     }
   }
 
@@ -213,6 +218,8 @@ export class Execution implements WorkflowHandle {
       case 'run_cancelled':
         this.terminal = true;
         return 'quiet';
+      case PATCH_EVENT:
+        return this.patches.consume(ev, this.consumed);
     }
     const call = this.calls.get(ev.correlationId);
     if (!call) {
@@ -280,6 +287,12 @@ export class Execution implements WorkflowHandle {
     return call.promise;
   }
 
+  /** patched(id) (`deprecated` false) or deprecatePatch(id) from workflow code (the rule: patches.ts). */
+  patched(patchId: string, deprecated: boolean): boolean {
+    const made = (c: string) => this.calls.has(c);
+    return this.patches.decide(patchId, deprecated, { byCall: this.lookahead, end: this.recordedEnd, cursor: this.cursor, made, consumed: this.consumed });
+  }
+
   /** The open calls, once those settled for good since the last look are dropped. */
   private openCalls(): Call[] {
     const open = this.open;
@@ -323,6 +336,9 @@ export class Execution implements WorkflowHandle {
       out.ops.push(failedOp(this.divergence));
       return out;
     }
+    // Patch markers first: ahead of the calls made after the decision, and of the run's end
+    // (a finished run's log still says which branch it took).
+    out.ops = this.patches.ops();
     if (this.outcome.kind === 'returned') {
       let output: string;
       try {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getWorkflow } from '../../lib/authoring/registry.js';
 import { DEFAULT_WORKFLOW_VERSION } from '../../lib/domain/route.js';
+import { eventOfOp } from '../../lib/redis/events.js';
 import type { CommitOp, EventType, StoredEvent } from '../../lib/redis/store-types.js';
 import { installDeterminism } from '../../lib/replay/determinism.js';
 import { Execution, type Intents } from '../../lib/replay/execution.js';
@@ -202,5 +203,16 @@ export class LogBuilder {
   }
   runCompleted(output: unknown): this {
     return this.add('run_completed', '', { output });
+  }
+  /** A patch marker, as patched(id) (or deprecatePatch(id), `deprecated`) records it. */
+  patchApplied(patchId: string, deprecated = false): this {
+    return this.add('patch_applied', `patch:${patchId}`, { patchId, deprecated });
+  }
+  /** The event commitRun.lua appends for `op` (a step_started is the step's first attempt). */
+  op(op: CommitOp): this {
+    this.add(op.t, op.c, null);
+    const ev = this.events[this.events.length - 1]!;
+    this.events[this.events.length - 1] = eventOfOp(op, { id: ev.eventId, createdAt: ev.createdAt, attempt: 1 });
+    return this;
   }
 }

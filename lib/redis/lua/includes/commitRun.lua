@@ -189,6 +189,10 @@ local function commitRun(req)
           res.id = appendOp(op)
         end
       end
+    elseif t == 'patch_applied' then
+      -- A patch marker (lib/replay/patches.ts): no state to check or index. The replay
+      -- commits it once per patch id (a decision at the tip, until the marker is consumed).
+      res.id = appendOp(op)
     elseif t == 'run_completed' or t == 'run_failed' then
       local to = 'completed'
       local fields = { output = op.out }
