@@ -17,6 +17,7 @@ const TIMELINE_DATA: ReadonlySet<EventType> = new Set<EventType>([
   'hook_created',
   'hook_conflict',
   'wait_created',
+  'patch_applied',
 ]);
 
 /** The first events of a run, at most `max`, with only what the timeline needs deserialised. */

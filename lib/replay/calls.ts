@@ -46,7 +46,7 @@ export class StepCall {
         if (d.stepName !== this.stepName) {
           throw new NondeterminismError(
             `Replay diverged at ${this.id}: the event log has step "${d.stepName}" there, but the workflow code now calls step "${this.stepName}". ` +
-              'Workflow code must make the same calls in the same order on every replay; version the workflow under a new name to change it.',
+              'Workflow code must make the same calls in the same order on every replay: to change it, define a new version (defineWorkflow(name, fn, { version })) or guard the change with patched(id) (README "Deploying new code").',
           );
         }
         this.created = true;

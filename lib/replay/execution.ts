@@ -227,7 +227,7 @@ export class Execution implements WorkflowHandle {
       throw new NondeterminismError(
         `Replay diverged at ${ev.correlationId}${stepName ? ` (step "${stepName}")` : ''} (${ev.type}): the event log has this call but the workflow code did not make it ` +
           `(the code made ${this.seq.step} step, ${this.seq.hook} hook and ${this.seq.wait} sleep calls so far). ` +
-          'Workflow code must make the same calls in the same order on every replay; version the workflow under a new name to change it.',
+          'Workflow code must make the same calls in the same order on every replay: to change it, define a new version (defineWorkflow(name, fn, { version })) or guard the change with patched(id) (README "Deploying new code").',
       );
     }
     return call.consume(ev);

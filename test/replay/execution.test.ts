@@ -202,7 +202,7 @@ describe('replay engine: Execution fed event arrays (no Redis)', () => {
         'NondeterminismError',
         `Replay diverged at step_2 (step "${U}.b") (step_created): the event log has this call but the workflow code did not make it`,
         '(the code made 1 step, 0 hook and 0 sleep calls so far)',
-        'version the workflow under a new name',
+        "define a new version (defineWorkflow(name, fn, { version })) or guard the change with patched(id)",
       );
       // Feeding stops at the diverging event (the terminal event after it is not consumed).
       expect(ex.cursor).to.equal(log().events[5]!.eventId);

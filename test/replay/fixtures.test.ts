@@ -293,7 +293,8 @@ describe('replay engine: recorded event logs replay against the current code (no
       });
       expect(msg).to.equal(
         `Replay diverged at step_2: the event log has step "${W.double.stepName}" there, but the workflow code now calls step "${W.sum.stepName}". ` +
-          'Workflow code must make the same calls in the same order on every replay; version the workflow under a new name to change it.',
+          'Workflow code must make the same calls in the same order on every replay: to change it, define a new version ' +
+          '(defineWorkflow(name, fn, { version })) or guard the change with patched(id) (README "Deploying new code").',
       );
     });
 

@@ -118,6 +118,7 @@ export const INSPECTOR_CLIENT_JS = String.raw`
     if (it.kind === 'run') return [ms(it.at), ms(it.at)];
     if (it.kind === 'step') return [ms(it.startedAt || it.createdAt), ms(it.endedAt) || now];
     if (it.kind === 'hook') return [ms(it.createdAt), ms(it.endedAt) || (it.status === 'waiting' ? now : ms(it.lastPayloadAt) || ms(it.createdAt))];
+    if (it.kind === 'patch') return [ms(it.createdAt), ms(it.createdAt)];
     return [ms(it.createdAt), ms(it.completedAt) || ms(it.resumeAt) || now];
   }
 
@@ -147,6 +148,13 @@ export const INSPECTOR_CLIENT_JS = String.raw`
           it.token && it.isWebhook ? h('div', null, 'URL ', h('code', null, cfg.base + cfg.webhookPath + '/' + encodeURIComponent(it.token))) : '',
           it.token && !it.isWebhook ? h('div', null, 'token ', h('code', null, it.token), ' ',
             h('button', { type: 'button', class: 'link', onclick: () => useToken(it.token) }, 'resume…')) : ''),
+      };
+    }
+    if (it.kind === 'patch') {
+      return {
+        what: h('span', null, 'Patch ', h('code', null, it.name)),
+        status: badge(it.status),
+        details: it.deprecated ? 'recorded by deprecatePatch(): the new code' : 'patched() took the new branch',
       };
     }
     const planned = it.resumeAt ? ms(it.resumeAt) - ms(it.createdAt) : undefined;
