@@ -21,6 +21,7 @@ export { start } from './runtime/start.js';
 export type { StartOptions } from './runtime/start.js';
 export { getRun, Run } from './runtime/run.js';
 export type { RunInfo, WorkflowEvent } from './runtime/run.js';
+export type { ReadableOptions } from './runtime/stream-reader.js';
 export { listRuns } from './runtime/list-runs.js';
 export type { ListRunsOptions, RunPage } from './runtime/list-runs.js';
 export type { RunStatus } from './domain/run-status.js';
@@ -41,5 +42,6 @@ export {
   EntityConflictError,
   RunExpiredError,
   RedisUnavailableError,
+  StreamClosedError,
 } from './errors/errors.js';
 export { HookPayloadValidationError } from './authoring/hooks.js';

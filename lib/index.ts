@@ -3,6 +3,9 @@
  * @packageDocumentation
  */
 export { defineWorkflow, defineStep } from './authoring/workflow.js';
+export type { WorkflowOptions } from './authoring/workflow.js';
+export { getWritable } from './authoring/streams.js';
+export type { StreamOptions } from './authoring/streams.js';
 export { createHook, defineHook, sleep, Hook, HookPayloadValidationError } from './authoring/hooks.js';
 export type { HookOptions, TypedHook } from './authoring/hooks.js';
 export { patched, deprecatePatch } from './authoring/patch.js';
@@ -14,6 +17,6 @@ export type { Workflow, StepOptions } from './authoring/registry.js';
 export { listWorkflows } from './authoring/registry.js';
 export type { Duration } from './authoring/duration.js';
 export type { StepMetadata, WorkflowMetadata } from './replay/context.js';
-export { FatalError, RetryableError } from './errors/errors.js';
+export { FatalError, RetryableError, StreamClosedError } from './errors/errors.js';
 export type { RetryableErrorOptions } from './errors/errors.js';
 export { registerSerializableClass } from './serialization/codec.js';

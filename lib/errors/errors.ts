@@ -255,3 +255,20 @@ export class RetryableError extends Error {
     return err instanceof Error && err.name === 'RetryableError';
   }
 }
+
+/**
+ * A chunk was written to a run's stream that is closed already (its writer
+ * called `close()`, or the run ended). Nothing was appended.
+ */
+export class StreamClosedError extends WorkflowError {
+  readonly runId: string;
+  readonly namespace: string;
+  constructor(runId: string, namespace: string) {
+    super(
+      `The stream ${namespace === '' ? '(main)' : `"${namespace}"`} of run "${runId}" is closed: nothing was written. ` +
+        'A stream ends when its writer calls close() or when the run ends; write to another namespace, or before closing.',
+    );
+    this.runId = runId;
+    this.namespace = namespace;
+  }
+}

@@ -10,6 +10,7 @@ import {
   LeaseBusyError,
   RunExpiredError,
   StaleCommitError,
+  StreamClosedError,
   TooEarlyError,
   WorkflowError,
   WorkflowRunNotFoundError,
@@ -30,6 +31,7 @@ export const LuaCode = {
   QUEUE_ADD_FAILED: -10,
   STALE: -11,
   LOG_REWOUND: -12,
+  STREAM_CLOSED: -20,
   /** One run of a batch raised a script error (detail: its message). */
   SCRIPT: -100,
 } as const;
@@ -68,6 +70,8 @@ export function luaError(code: number, detail: unknown, ctx: LuaErrorContext): E
       return new StaleCommitError(`${ctx.script}: run "${ctx.runId ?? ''}" has events this replay has not seen`);
     case LuaCode.LOG_REWOUND:
       return new EventLogRewoundError(`${ctx.script}: run "${ctx.runId ?? ''}" lost events this replay consumed`);
+    case LuaCode.STREAM_CLOSED:
+      return new StreamClosedError(ctx.runId ?? '', String(detail ?? ''));
     case LuaCode.SCRIPT:
       return new WorkflowError(`${ctx.script}: ${String(detail)}`);
     default:

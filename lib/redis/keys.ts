@@ -62,6 +62,14 @@ export function createKeyspace(prefix = 'wf') {
     runResumes: (runId: string) => `${run(runId)}:resumes`,
     /** STRING: the replay lease (owner token, PX ttl). */
     runLease: (runId: string) => `${run(runId)}:lease`,
+    /**
+     * STREAM: the chunks of one of the run's streams (getWritable), entry ids
+     * `<index + 1>-0`, the last one an end marker once closed; namespace '' is
+     * the run's main stream.
+     */
+    runStream: (runId: string, namespace: string) => `${run(runId)}:stream:${namespace}`,
+    /** HASH: namespace -> stream key, for every stream of the run (closed and expired with the run). */
+    runStreams: (runId: string) => `${run(runId)}:streams`,
     /** HASH: token -> hook record (JSON) for every live hook of the prefix. */
     hooks: () => k('hooks'),
     /** ZSET: every run by creation time (ms). */

@@ -30,6 +30,8 @@ export const SCRIPT_NAMES = [
   'wakeRun',
   'pruneRuns',
   'noteCancelled',
+  'appendChunks',
+  'openStream',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

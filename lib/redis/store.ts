@@ -62,6 +62,18 @@ export function parseStreamEntries(entries: [string, string[]][]): StoredEvent[]
   });
 }
 
+/** One entry of a run's stream (getWritable): a chunk, or the end marker. */
+export type StreamEntry = { index: number; end: true } | { index: number; end?: undefined; data: string };
+
+/** Turns XRANGE / XREAD entries of a run's stream (ids `<index + 1>-0`) into chunks and the end marker. */
+export function parseStreamChunks(entries: [string, string[]][]): StreamEntry[] {
+  return entries.map(([id, flat]) => {
+    const index = Number(id.slice(0, id.indexOf('-'))) - 1;
+    const f = parseFields(flat);
+    return f.e !== undefined ? { index, end: true as const } : { index, data: f.d ?? '' };
+  });
+}
+
 /** Parses a commitReplay reply {0, resultsJSON, unseen, now, released}. */
 function commitReply(reply: any[], ops: CommitOp[], start?: StartSpec): CommitReply {
   const parsed = JSON.parse(reply[1]);
@@ -359,7 +371,7 @@ export class Store {
       'commitReplay',
       [
         k.run(runId), k.runEvents(runId), k.runSteps(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), k.runLease(runId),
-        ...this.statusKeys, k.runResumes(runId), k.runsExpiring(),
+        ...this.statusKeys, k.runResumes(runId), k.runsExpiring(), k.runStreams(runId),
       ],
       [epoch === null ? '' : String(epoch), JSON.stringify(ops), cursor, k.runFinishedChannel(), opts.strict ? '1' : '', opts.releaseOwner ?? '', startArg(opts.start)],
     );
@@ -376,7 +388,10 @@ export class Store {
     const keys: string[] = [k.hooks(), ...this.statusKeys, k.runsExpiring()];
     const argv: string[] = [k.runFinishedChannel()];
     for (const q of reqs) {
-      keys.push(k.run(q.runId), k.runEvents(q.runId), k.runSteps(q.runId), k.runWaits(q.runId), k.runHooks(q.runId), k.runLease(q.runId), k.runResumes(q.runId));
+      keys.push(
+        k.run(q.runId), k.runEvents(q.runId), k.runSteps(q.runId), k.runWaits(q.runId), k.runHooks(q.runId), k.runLease(q.runId), k.runResumes(q.runId),
+        k.runStreams(q.runId),
+      );
       argv.push(
         q.epoch === null ? '' : String(q.epoch), JSON.stringify(q.ops), q.cursor, q.opts?.strict ? '1' : '', q.opts?.releaseOwner ?? '', startArg(q.opts?.start),
       );
@@ -451,7 +466,10 @@ export class Store {
     const k = this.keys;
     const reply = await this.scripts.run(
       'cancelRun',
-      [k.run(runId), k.runEvents(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), ...this.statusKeys, k.runSteps(runId), k.runResumes(runId), k.runsExpiring()],
+      [
+        k.run(runId), k.runEvents(runId), k.runWaits(runId), k.runHooks(runId), k.hooks(), ...this.statusKeys, k.runSteps(runId), k.runResumes(runId),
+        k.runsExpiring(), k.runStreams(runId),
+      ],
       [k.runFinishedChannel()],
     );
     if (reply[0] < 0) this.fail(reply, 'cancelRun', { runId });
@@ -540,6 +558,41 @@ export class Store {
   /** Runs of one status, oldest first (reconciler). */
   async runIdsByStatus(status: RunStatus, start: number, count: number): Promise<string[]> {
     return this.client.zrange(this.keys.runsByStatus(status), String(start), String(start + count - 1));
+  }
+
+  /**
+   * Appends chunks (superjson each) to one of the run's streams, and closes it
+   * after them with `close`; refused (nothing written) for an unknown or
+   * finished run (WorkflowRunNotFoundError, RunExpiredError) and a closed
+   * stream (StreamClosedError). Returns the index of the first chunk appended.
+   */
+  async appendChunks(runId: string, namespace: string, writer: { stepId: string; attempt: number }, chunks: readonly string[], close = false): Promise<number> {
+    const k = this.keys;
+    const reply = await this.scripts.run(
+      'appendChunks',
+      [k.run(runId), k.runStream(runId, namespace), k.runStreams(runId)],
+      [namespace, writer.stepId, writer.attempt, close ? '1' : '', ...chunks],
+    );
+    if (reply[0] < 0) this.fail(reply, 'appendChunks', { runId });
+    return Number(reply[1]);
+  }
+
+  /**
+   * Opens one of the run's streams for reading: the run's end will close it
+   * (an end marker) even if nothing is ever written. Returns its entry count
+   * (the end marker included) and whether it is closed.
+   */
+  async openStream(runId: string, namespace: string): Promise<{ entries: number; closed: boolean }> {
+    const k = this.keys;
+    const reply = await this.scripts.run('openStream', [k.run(runId), k.runStream(runId, namespace), k.runStreams(runId)], [namespace]);
+    if (reply[0] < 0) this.fail(reply, 'openStream', { runId });
+    return { entries: Number(reply[1]), closed: reply[2] === 1 };
+  }
+
+  /** Entries of one of the run's streams from `fromIndex` on (at most `count`). */
+  async readStreamEntries(runId: string, namespace: string, fromIndex: number, count: number): Promise<StreamEntry[]> {
+    const entries = (await this.client.xrange(this.keys.runStream(runId, namespace), `${fromIndex + 1}-0`, '+', 'COUNT', count)) as [string, string[]][];
+    return parseStreamChunks(entries);
   }
 
   /** Closes the queues (not the shared client). */

@@ -71,8 +71,30 @@ export interface WorkflowMetadata {
   url: string;
 }
 
+/**
+ * Where the chunks a step writes to the run's streams go (getWritable), set by
+ * the worker that runs the step: it appends them to Redis, in the limits of
+ * payloads. The writers a step opened are flushed before its result is recorded.
+ */
+export interface StepStreams {
+  /** Appends serialised chunks to one of the run's streams (and closes it with `close`); resolves once they are stored. */
+  append(runId: string, namespace: string, writer: { stepId: string; attempt: number }, chunks: string[], close: boolean): Promise<unknown>;
+  /** Size and depth limits of one chunk (those of hook payloads). */
+  limits(): { maxPayloadBytes: number; maxPayloadDepth: number };
+  /** The step's open writers, flushed when the step returns (filled by getWritable). */
+  readonly writers: Set<{ flush(): Promise<void> }>;
+}
+
+/** What a running step's context holds. */
+export interface StepContext {
+  step: StepMetadata;
+  workflow: WorkflowMetadata;
+  /** Absent when the step runs outside a worker (called outside a workflow). */
+  streams?: StepStreams;
+}
+
 /** Set while a step function runs. */
-export const stepStorage = new AsyncLocalStorage<{ step: StepMetadata; workflow: WorkflowMetadata }>();
+export const stepStorage = new AsyncLocalStorage<StepContext>();
 
 /** The execution of the workflow code running now, if any. */
 export function currentExecution(): WorkflowHandle | undefined {

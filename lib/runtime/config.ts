@@ -14,6 +14,7 @@ import { connectTimeoutProblem, DEFAULT_CONNECT_TIMEOUT_MS, waitUntilReady } fro
 import { DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_LIMIT } from '../serialization/codec.js';
 import { Store } from '../redis/store.js';
 import { RunWatcher } from './run-watcher.js';
+import { StreamMux } from './stream-reader.js';
 import { ResponseWaiter } from './webhook-waiter.js';
 
 /** Options of {@link configure}. */
@@ -80,6 +81,7 @@ interface Runtime {
   ready?: Store;
   watcher?: RunWatcher;
   responses?: ResponseWaiter;
+  streams?: StreamMux;
   ownsClient: boolean;
   /** Outages and failed first connections, in the configured log (made on first use). */
   outages?: OutageLog;
@@ -216,6 +218,12 @@ export function openedStore(): Store | undefined {
   return runtime.ready;
 }
 
+/** The readers of run streams (one blocking connection per process, opened while a stream is read). */
+export function getStreamMux(): StreamMux {
+  runtime.streams ??= new StreamMux(getStore);
+  return runtime.streams;
+}
+
 /** The run-completion watcher (one pub/sub connection per process). */
 export async function getWatcher(): Promise<RunWatcher> {
   const store = await getStore();
@@ -234,6 +242,7 @@ async function closeRuntime(rt: Runtime): Promise<void> {
   const store = await rt.store?.catch(() => undefined);
   await rt.watcher?.close();
   await rt.responses?.close();
+  await rt.streams?.close();
   if (store) {
     await store.close();
     if (rt.ownsClient) store.client.disconnect();

@@ -9,7 +9,8 @@ import { routeId, waitingForWorkerText } from '../domain/route.js';
 import type { Store } from '../redis/store.js';
 import type { EventType, RunRecord } from '../redis/store-types.js';
 import { deserialize } from '../serialization/codec.js';
-import { getStore, getWatcher } from './config.js';
+import { getStore, getStreamMux, getWatcher } from './config.js';
+import type { ReadableOptions } from './stream-reader.js';
 import { assertEventId, assertRunId, checkLimit, MAX_STREAM_ID } from './validate.js';
 
 /** One event of a run's log, with its data rehydrated. */
@@ -116,6 +117,21 @@ export class Run<R = unknown> {
       if (run.status === 'cancelled') throw new WorkflowRunCancelledError(this.runId);
       throw new WorkflowRunFailedError(this.runId, run.error ? JSON.parse(run.error) : { message: 'unknown error' });
     })();
+  }
+
+  /**
+   * One of the run's streams (what its steps write with `getWritable()`): the
+   * chunks written so far, then live ones as they are written, until the
+   * stream is closed (its writer's `close()`, or the run's end). `namespace`:
+   * which stream (default the main one); `startIndex`: the first chunk (0,
+   * default, the first written; -n: n chunks before the end). A run that does
+   * not exist errors the stream with WorkflowRunNotFoundError. All readers of
+   * a process share one Redis connection; cancelling a reader frees it.
+   *
+   * @throws InvalidArgumentError for an invalid namespace or startIndex (before Redis is read).
+   */
+  getReadable<T = unknown>(opts: ReadableOptions = {}): ReadableStream<T> {
+    return getStreamMux().readable<T>(this.runId, opts);
   }
 
   /** Cancels a pending or running run: releases its hook tokens; later step results are refused. */

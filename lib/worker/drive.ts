@@ -15,6 +15,7 @@ import { logCommitted, withStepInfo, type RunLogContext } from './lifecycle-log.
 import type { RunLease } from './run-lease.js';
 import { scheduleStep, scheduleTimer } from './scheduling.js';
 import { runStepAttempt, type StepOutcome } from './step-runner.js';
+import { stepStreams } from './step-streams.js';
 
 /** Most ops fed ahead of the log before they must be committed (bounds one commit's size). */
 export const MAX_AHEAD_OPS = 256;
@@ -344,6 +345,7 @@ class Drive {
       input: step.input!,
       attempt,
       firstStartedAt,
+      streams: stepStreams(this.ctx.store),
     }).then((outcome) => ({ step, outcome, attempt }));
   }
 }

@@ -9,6 +9,7 @@ import { logStepResult, noteIfCancelled } from './lifecycle-log.js';
 import type { ReplayContext } from './context.js';
 import { scheduleStep, type StepJobData, type WaitJobData } from './scheduling.js';
 import { runStepAttempt } from './step-runner.js';
+import { stepStreams } from './step-streams.js';
 
 /** Errors that mean "nothing left to do for this job". */
 function isSettled(err: unknown): boolean {
@@ -60,6 +61,7 @@ async function deliverStep(ctx: ReplayContext, job: Job<StepJobData>, token?: st
     input: started.input,
     attempt: started.attempt,
     firstStartedAt: started.startedAt,
+    streams: stepStreams(store),
   });
   const logRun = { runId, workflowName: run.workflowName, workerId: ctx.workerId };
   const info = {

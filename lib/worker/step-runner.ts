@@ -7,7 +7,8 @@
 import { FatalError, RetryableError, StepNotRegisteredError } from '../errors/errors.js';
 import { getStep } from '../authoring/registry.js';
 import { resolveDuration } from '../authoring/duration.js';
-import { stepStorage, workflowStorage } from '../replay/context.js';
+import { stepStorage, workflowStorage, type StepStreams } from '../replay/context.js';
+import { flushStepStreams } from '../authoring/streams.js';
 import { realNow } from '../replay/determinism.js';
 import { deserialize, serialize } from '../serialization/codec.js';
 
@@ -25,6 +26,8 @@ export interface StepAttempt {
   input: string;
   attempt: number;
   firstStartedAt: number;
+  /** Where getWritable() chunks go (lib/worker/step-streams.ts). */
+  streams?: StepStreams;
 }
 
 /** A failed attempt's error as the log shows it (the stack stays in the event log). */
@@ -54,6 +57,7 @@ export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
   const def = getStep(a.stepName);
   if (!def) return { type: 'step_failed', ...errorData(new StepNotRegisteredError(a.stepName)) };
   const meta = {
+    streams: a.streams,
     step: { stepName: a.stepName, stepId: publicStepId(a.runId, a.stepId), attempt: a.attempt, stepStartedAt: new Date(a.firstStartedAt) },
     workflow: { workflowName: a.workflowName, workflowRunId: a.runId, workflowStartedAt: new Date(a.workflowStartedAt), url: a.publicUrl },
   };
@@ -61,6 +65,9 @@ export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
   try {
     const args = deserialize<unknown[]>(a.input) ?? [];
     const result = await workflowStorage.exit(() => stepStorage.run(meta, () => def.fn(...args)));
+    // Every chunk the step wrote is stored before its result is: a reader sees them before the run goes on.
+    const flushing = flushStepStreams(a.streams);
+    if (flushing) await flushing;
     // A result that cannot be stored (unserialisable, too deeply nested) is this attempt's failure:
     // the retry rules apply as to a thrown error (a step may return another shape on its next attempt).
     data = serialize(result, `the result of step "${a.stepName}"`, { wrapKey: 'result' });

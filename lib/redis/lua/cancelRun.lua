@@ -6,6 +6,7 @@
   KEYS[1] run hash   KEYS[2] run stream   KEYS[3] waits   KEYS[4] run hooks
   KEYS[5] token hash KEYS[6..10] status indexes
   KEYS[11] steps     KEYS[12] run resumes   KEYS[13] expiring runs index
+  KEYS[14] the run's streams hash (closed with the run)
   ARGV[1] run-finished channel
 
   Returns {0, eventId} | {1} already cancelled | {-1} no run
@@ -16,6 +17,7 @@
 --- @include "appendEvent"
 --- @include "runStatus"
 --- @include "releaseRunHooks"
+--- @include "streamEnd"
 --- @include "finishRun"
 
 local r = redis.call('HMGET', KEYS[1], 'status', 'runId')
@@ -24,5 +26,5 @@ if not status then return { ERR_RUN_NOT_FOUND } end
 if status == 'cancelled' then return { 1 } end
 if TERMINAL[status] then return { ERR_ENTITY_CONFLICT, status } end
 local id = finishRun(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], statusKeyMap(6), runId, status, 'cancelled',
-  'run_cancelled', sjData({}), {}, ARGV[1], nowMs(), { steps = KEYS[11], resumes = KEYS[12], expiring = KEYS[13] })
+  'run_cancelled', sjData({}), {}, ARGV[1], nowMs(), { steps = KEYS[11], resumes = KEYS[12], expiring = KEYS[13], streams = KEYS[14] })
 return { OK, id }

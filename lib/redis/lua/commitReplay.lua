@@ -15,6 +15,7 @@
   KEYS[5] run hooks    KEYS[6] token hash   KEYS[7] replay lease
   KEYS[8..12] status indexes (pending, running, completed, failed, cancelled)
   KEYS[13] run resumes   KEYS[14] expiring runs index (retention: see includes/finishRun.lua)
+  KEYS[15] the run's streams hash (closed with the run)
   ARGV[1] epoch ('' = not fenced: store-level callers and tests)
   ARGV[2] ops (JSON array, see lib/redis/store-types.ts CommitOp); an op's wc
           (worker clock) is stored on its event. Step ops carry one: step
@@ -55,13 +56,14 @@
 --- @include "stepState"
 --- @include "waitState"
 --- @include "releaseRunHooks"
+--- @include "streamEnd"
 --- @include "finishRun"
 --- @include "startRun"
 --- @include "commitRun"
 
 return commitRun({
   runKey = KEYS[1], streamKey = KEYS[2], stepsKey = KEYS[3], waitsKey = KEYS[4], runHooksKey = KEYS[5],
-  hooksKey = KEYS[6], leaseKey = KEYS[7], statusKeys = statusKeyMap(8), resumesKey = KEYS[13], expiringKey = KEYS[14],
+  hooksKey = KEYS[6], leaseKey = KEYS[7], statusKeys = statusKeyMap(8), resumesKey = KEYS[13], expiringKey = KEYS[14], streamsKey = KEYS[15],
   epoch = ARGV[1], opsJson = ARGV[2], cursor = ARGV[3], channel = ARGV[4], strict = ARGV[5], owner = ARGV[6],
   start = ARGV[7], now = nowMs(),
 })

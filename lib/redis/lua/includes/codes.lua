@@ -12,4 +12,5 @@ local ERR_WAIT_NOT_FOUND = -9
 local ERR_QUEUE_ADD_FAILED = -10
 local ERR_STALE = -11
 local ERR_LOG_REWOUND = -12
+local ERR_STREAM_CLOSED = -20
 local ERR_SCRIPT = -100

@@ -1,10 +1,11 @@
 -- One run's commit (commitReplay.lua, commitReplayBatch.lua): see commitReplay.lua
 -- for the ops, the cursor, strict and the lease release.
 -- Needs includes/codes, now, appendEvent, runStatus, liveRun, stepState,
--- waitState, releaseRunHooks, finishRun and startRun.
+-- waitState, releaseRunHooks, streamEnd, finishRun and startRun.
 -- req: the commit, as the calling script reads it from its KEYS and ARGV:
 --   keys: runKey, streamKey, stepsKey, waitsKey, runHooksKey, hooksKey (token
 --         hash), leaseKey, resumesKey, expiringKey (expiring runs index),
+--         streamsKey (the run's streams hash, closed with the run),
 --         statusKeys (status -> index key, runStatus.lua statusKeyMap)
 --   epoch    '' = not fenced, else the epoch the caller holds
 --   opsJson  the ops (JSON array, lib/redis/store-types.ts CommitOp)
@@ -204,7 +205,7 @@ local function commitRun(req)
       end
       -- (finishRun appends the op's event, as cancelRun.lua's run_cancelled)
       res.id = finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, statusKeys, runId, status, to,
-        t, op.d, fields, req.channel, now, { steps = stepsKey, resumes = req.resumesKey, expiring = req.expiringKey }, known)
+        t, op.d, fields, req.channel, now, { steps = stepsKey, resumes = req.resumesKey, expiring = req.expiringKey, streams = req.streamsKey }, known)
       finished = true
     else
       flushSteps() -- what the ops before this one appended keeps its step states

@@ -3,7 +3,9 @@
 -- under a retention setting (run hash field retainMs) gets its keys expired
 -- that long after its end, and is listed in the expiring index so that
 -- pruneRuns.lua can drop it from the run indexes then.
--- retain: { steps = key, resumes = key, expiring = key } (the run's other keys and the index).
+-- retain: { steps = key, resumes = key, expiring = key, streams = key } (the run's other keys,
+-- the index, and the run's streams hash: every stream of the run gets its end
+-- marker here, and expires with the run; needs includes/streamEnd.lua).
 -- known (optional): run hash fields the caller read already { createdAt,
 -- retainMs, workflowName, idem, version }, and noHooks / noWaits when the caller knows
 -- the run has none (a run started and ended by one commit that made none).
@@ -30,6 +32,7 @@ local function finishRun(runKey, streamKey, waitsKey, runHooksKey, hooksKey, sta
     -- The entry names the indexes the run is in: the workflow's and its version's.
     redis.call('ZADD', retain.expiring, now + ttl, cjson.encode({ runId, r[2] or '', r[4] or '' }))
   end
+  if retain.streams then endRunStreams(retain.streams, (ttl and ttl > 0) and ttl or nil) end
   if channel and channel ~= '' then redis.call('PUBLISH', channel, runId) end
   return id
 end
