@@ -30,6 +30,7 @@ export {
   HookConflictError,
   PayloadTooLargeError,
   SerializationError,
+  UnregisteredClassError,
   InvalidArgumentError,
   WorkflowRunNotFoundError,
   WorkflowRunFailedError,

@@ -6,20 +6,15 @@
  * The check also bounds the depth, so that the recursive code that runs after
  * it (superjson's walker, JSON.stringify) never meets a value deep enough to
  * overflow the stack. Reading restores shared values and cycles itself
- * (shared.ts).
+ * (shared.ts), and an instance of a class this process did not register
+ * fails with UnregisteredClassError (superjson.ts).
  */
 import { PayloadTooLargeError, SerializationError } from '../errors/errors.js';
 import { checkValue, forbiddenKey } from './check.js';
 import { restoreShared, type SharedAnnotations } from './shared.js';
 import { superjson } from './superjson.js';
 
-/**
- * Registers a class so its instances round-trip through payloads and results.
- * The identifier is stored with the data: keep it stable across deploys.
- */
-export function registerSerializableClass(cls: new (...args: any[]) => unknown, identifier: string): void {
-  superjson.registerClass(cls, identifier);
-}
+export { registerSerializableClass } from './classes.js';
 
 /**
  * Default `maxPayloadDepth` of configure(): the deepest payload or workflow
