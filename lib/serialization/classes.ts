@@ -74,7 +74,10 @@ export function registerSerializableClass(cls: Class, id?: string): void {
   if (id !== undefined && (typeof id !== 'string' || id === '')) refuse(`the id of ${name} must be a non-empty string.`);
   const identifier = id ?? cls.name;
   if (!identifier) refuse('the class has no name: pass an id, e.g. registerSerializableClass(cls, "billing.Money").');
-  const builtin = cls === Object ? Object : BUILTINS.find((B) => cls === B || cls.prototype instanceof B);
+  // By prototype, not identity: the worker replaces the global Date with a function that shares Date's prototype.
+  const proto = cls.prototype as object;
+  const builtin =
+    proto === Object.prototype ? Object : BUILTINS.find((B) => proto === B.prototype || Object.prototype.isPrototypeOf.call(B.prototype, proto));
   if (builtin) {
     refuse(
       `${name} is or extends the built-in ${builtin.name}, whose contents are not fields and would not be stored. ` +

@@ -22,6 +22,16 @@ function thrown(fn: () => unknown): Error {
   throw new Error('expected a throw');
 }
 
+/** A constructor with Date's prototype that is not Date, as the worker's patched global Date is. */
+function dateStandIn(): DateConstructor {
+  const RealDate = Date;
+  const standIn = function (this: unknown, ...args: unknown[]) {
+    return Reflect.construct(RealDate, args, new.target);
+  } as unknown as DateConstructor;
+  (standIn as { prototype: Date }).prototype = RealDate.prototype;
+  return standIn;
+}
+
 describe('serialization: registerSerializableClass', function () {
   it('an instance comes back as an instance with its fields and methods, nested anywhere', function () {
     const p = new Price(1250n, 'EUR');
@@ -61,6 +71,8 @@ describe('serialization: registerSerializableClass', function () {
       ['a class extending Array', () => registerSerializableClass(class List extends Array {}, 'x.list'), /extends the built-in Array/],
       ['a class extending Error', () => registerSerializableClass(class Oops extends Error {}, 'x.oops'), /Errors need no registration/],
       ['a built-in class itself', () => registerSerializableClass(Date, 'x.date'), /is or extends the built-in Date/],
+      // What the worker puts in place of the global Date (the full suite found it: Date itself was then not refused).
+      ['a stand-in sharing a built-in class\'s prototype', () => registerSerializableClass(dateStandIn(), 'x.date2'), /is or extends the built-in Date/],
       ['Object', () => registerSerializableClass(Object, 'x.object'), /built-in Object/],
     ];
     for (const [label, fn, message] of cases) {
