@@ -31,6 +31,7 @@ export {
   HookConflictError,
   PayloadTooLargeError,
   SerializationError,
+  UnregisteredClassError,
   InvalidArgumentError,
   WorkflowRunNotFoundError,
   WorkflowRunFailedError,

@@ -17,6 +17,7 @@ export interface ErrorContext {
 const EXPECTED = new Set([
   'InvalidArgumentError',
   'SerializationError',
+  'UnregisteredClassError',
   'PayloadTooLargeError',
   'HookPayloadValidationError',
   'WorkflowNotRegisteredError',

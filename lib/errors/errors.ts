@@ -79,6 +79,26 @@ export class SerializationError extends WorkflowError {
   }
 }
 
+/**
+ * A stored value holds an instance of a class that the process which wrote it
+ * registered with `registerSerializableClass()`, and this process did not:
+ * the value is not read, rather than read with a plain object in the
+ * instance's place. Register the class in every process that writes or reads
+ * it — the API side and every worker.
+ */
+export class UnregisteredClassError extends WorkflowError {
+  /** The id the class was registered with where the value was written. */
+  readonly classId: string;
+  constructor(classId: string) {
+    const id = JSON.stringify(classId);
+    super(
+      `Cannot read a stored value: it holds an instance of the class registered as ${id}, and no class is registered as ${id} in this process. ` +
+        `Call registerSerializableClass(TheClass, ${id}) in every process that writes or reads such values (the API side and every worker) before they are read.`,
+    );
+    this.classId = classId;
+  }
+}
+
 /** An argument has the wrong type or shape; nothing was written. */
 export class InvalidArgumentError extends WorkflowError {}
 

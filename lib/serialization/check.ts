@@ -18,6 +18,13 @@
  * A value shared in several places counts where it is deepest; a circular
  * reference (stored as a back-reference) counts 0.
  *
+ * Refused, because superjson would not store them or not give them back the
+ * same (test/serialization/codec-properties.test.ts checks exactly that):
+ * functions, symbols, symbol-keyed properties, instances of unregistered
+ * classes, the keys `__proto__`, `constructor` and `prototype`, holes of
+ * sparse arrays, invalid Dates, and a reference back to a containing value
+ * that shares a Set (or a Map's keys) with null or another such reference.
+ *
  * Error paths name positions and types (`payload → object property #2 →
  * array index 0`), never key names: keys are user data.
  */
@@ -46,12 +53,25 @@ interface Frame {
   next: number;
   /** Depth of the deepest member walked so far. */
   deepest: number;
+  /** Set items or Map keys superjson writes as null: nulls and references back to an open container. */
+  nulls: number;
+  /** Whether one of those is a reference back to an open container. */
+  cyclic: boolean;
 }
 
 /** Levels a container adds. */
 const cost = (kind: Kind) => (kind === MAP ? 2 : 1);
 
 const BUILTIN_LEAVES: Function[] = [Date, RegExp, URL];
+
+/**
+ * Keys superjson refuses in any value it walks (a prototype-pollution guard:
+ * it throws on serialising them), so they are refused here in plain values
+ * too: a value must not be storable or not depending on what else it holds.
+ */
+export function forbiddenKey(k: string): boolean {
+  return k === '__proto__' || k === 'constructor' || k === 'prototype';
+}
 
 function describe(v: unknown): string {
   if (typeof v === 'function') return 'a function';
@@ -141,6 +161,8 @@ function tooDeep(path: string, limit: DepthLimit): SerializationError {
 export function checkValue(value: unknown, root: string, limit: DepthLimit, sj: SuperJSON): boolean {
   const maxDepth = limit.max;
   let plain = true;
+  /** Whether the last member visited is a reference back to an open container (a cycle). */
+  let cycle: boolean;
   /** Containers seen: -1 while open (a reference back to it is circular), then its depth. */
   const depths = new Map<object, number>();
   const stack: Frame[] = [];
@@ -163,7 +185,10 @@ export function checkValue(value: unknown, root: string, limit: DepthLimit, sj: 
     if (known !== undefined) {
       // Shared or circular: superjson records the reference (and writes a shared value again in place).
       plain = false;
-      if (known < 0) return 0;
+      if (known < 0) {
+        cycle = true;
+        return 0;
+      }
       if (level + known > maxDepth) throw tooDeep(pathOf(root, stack), limit);
       return known;
     }
@@ -192,6 +217,10 @@ export function checkValue(value: unknown, root: string, limit: DepthLimit, sj: 
         // superjson stores name, message and cause (not the stack or other properties).
         kind = ERROR;
         members = 'cause' in obj ? [obj.cause] : [];
+      } else if (obj instanceof Date && Number.isNaN(obj.getTime())) {
+        throw new SerializationError(pathOf(root, stack), 'it is an invalid Date, which superjson would store as null', {
+          hint: 'Pass null (or a valid Date) instead: check the date where it is parsed.',
+        });
       } else if (BUILTIN_LEAVES.some((B) => obj instanceof B)) return 0;
       else {
         throw new SerializationError(
@@ -205,17 +234,40 @@ export function checkValue(value: unknown, root: string, limit: DepthLimit, sj: 
         throw new SerializationError(pathOf(root, stack), 'it has a symbol-keyed property, and symbol keys are not stored');
       }
       keys = Object.keys(obj);
-      const protoKey = keys.indexOf('__proto__');
-      if (protoKey >= 0) {
-        throw new SerializationError(pathOf(root, stack, segment(kind, obj, protoKey)), 'the key "__proto__" is not allowed');
+      const bad = keys.findIndex(forbiddenKey);
+      if (bad >= 0) {
+        throw new SerializationError(
+          pathOf(root, stack, segment(kind, obj, bad)),
+          `the key "${keys[bad]}" is not allowed (superjson refuses "__proto__", "constructor" and "prototype" as a prototype-pollution risk)`,
+          { hint: 'Rename the key, or store such data as a Map (its keys may be any string).' },
+        );
       }
       members = keys;
     }
     const own = level + cost(kind);
     if (own > maxDepth) throw tooDeep(pathOf(root, stack), limit);
     depths.set(obj, -1);
-    stack.push({ obj, kind, members, keys, level: own, next: 0, deepest: 0 });
+    stack.push({ obj, kind, members, keys, level: own, next: 0, deepest: 0, nulls: 0, cyclic: false });
     return -1;
+  };
+
+  /**
+   * superjson writes a reference back to an open container as null and puts it
+   * back afterwards; in a Set or among a Map's keys, two nulls become one item
+   * before that, so such a reference must be the only null there.
+   */
+  const noteNull = (f: Frame, isCycle: boolean) => {
+    f.nulls++;
+    f.cyclic ||= isCycle;
+    if (f.cyclic && f.nulls > 1) {
+      throw new SerializationError(
+        pathOf(root, stack),
+        `it is ${isCycle ? 'a reference back to a value that contains it' : 'null'}, and this ${f.kind === SET ? 'Set' : 'Map'} already holds ` +
+          `${isCycle ? 'null or another such reference' : 'a reference back to a value that contains it'}` +
+          ` ${f.kind === SET ? 'as an item' : 'as a key'}: superjson writes both as null, and they would become one`,
+        { hint: 'Keep at most one of them in the Set (or among the Map keys), or use an array.' },
+      );
+    }
   };
 
   const top = visit(value, 0);
@@ -225,7 +277,15 @@ export function checkValue(value: unknown, root: string, limit: DepthLimit, sj: 
     if (f.next < f.members.length) {
       const i = f.next++;
       const member = f.keys ? (f.obj as Record<string, unknown>)[f.keys[i]!] : f.members[i];
+      if (member === undefined && f.kind === ARRAY && !(i in f.obj)) {
+        // superjson copies an array's items by their keys: a hole is written as null, trailing ones are dropped.
+        throw new SerializationError(pathOf(root, stack), 'it is a hole of a sparse array, which superjson would not store as a hole', {
+          hint: 'Fill the holes (with undefined or null), e.g. with Array.from(array).',
+        });
+      }
+      cycle = false;
       const d = visit(member, f.level);
+      if ((cycle || member === null) && (f.kind === SET || (f.kind === MAP && (i & 1) === 0))) noteNull(f, cycle);
       if (d > f.deepest) f.deepest = d;
       continue;
     }

@@ -5,19 +5,16 @@
  * and a write must never store something that does not come back the same.
  * The check also bounds the depth, so that the recursive code that runs after
  * it (superjson's walker, JSON.stringify) never meets a value deep enough to
- * overflow the stack.
+ * overflow the stack. Reading restores shared values and cycles itself
+ * (shared.ts), and an instance of a class this process did not register
+ * fails with UnregisteredClassError (superjson.ts).
  */
 import { PayloadTooLargeError, SerializationError } from '../errors/errors.js';
-import { checkValue } from './check.js';
+import { checkValue, forbiddenKey } from './check.js';
+import { restoreShared, type SharedAnnotations } from './shared.js';
 import { superjson } from './superjson.js';
 
-/**
- * Registers a class so its instances round-trip through payloads and results.
- * The identifier is stored with the data: keep it stable across deploys.
- */
-export function registerSerializableClass(cls: new (...args: any[]) => unknown, identifier: string): void {
-  superjson.registerClass(cls, identifier);
-}
+export { registerSerializableClass } from './classes.js';
 
 /**
  * Default `maxPayloadDepth` of configure(): the deepest payload or workflow
@@ -87,7 +84,7 @@ function plainJson(value: unknown, seen: object[], depth: number, bound: number)
   const proto = Object.getPrototypeOf(value);
   if ((proto !== Object.prototype && proto !== null) || Object.getOwnPropertySymbols(value).length > 0) return false;
   for (const k in value) {
-    if (k === '__proto__' || !Object.prototype.hasOwnProperty.call(value, k)) return false;
+    if (forbiddenKey(k) || !Object.prototype.hasOwnProperty.call(value, k)) return false;
     if (!plainJson((value as Record<string, unknown>)[k], seen, depth + 1, bound)) return false;
   }
   return true;
@@ -199,6 +196,13 @@ export function deserialize<T = unknown>(text: string | null | undefined): T {
     // Plain JSON (no superjson meta: no Date, Map, BigInt...) is the value itself; superjson
     // would deep-copy it first, which costs more than the parse for every step result replayed.
     if (parsed !== null && typeof parsed === 'object' && parsed.meta === undefined) return parsed.json as T;
+    const meta = parsed?.meta as { referentialEqualities?: SharedAnnotations; v?: number } | undefined;
+    if (meta?.referentialEqualities !== undefined && meta.v === 1) {
+      // Shared values and cycles are restored by shared.ts, which gets right what superjson does not.
+      const { referentialEqualities, ...values } = meta;
+      const value = superjson.deserialize<T>({ json: parsed!.json, meta: values } as never, { inPlace: true });
+      return restoreShared(value, referentialEqualities) as T;
+    }
     // In place: the parsed tree is ours, no need for superjson to copy it first.
     return superjson.deserialize<T>(parsed as never, { inPlace: true });
   } catch (err) {

@@ -6,9 +6,26 @@
  * (docs/PACKAGING.md; checked by test/consumer).
  */
 import { SuperJSON } from 'superjson';
+import { UnregisteredClassError } from '../errors/errors.js';
 
 /** The shared instance (codec.ts serialises with it; registerSerializableClass registers on it). */
 export const superjson = new SuperJSON();
+
+const classes = superjson.classRegistry;
+const lookUp = classes.getValue.bind(classes);
+
+/** The class registered as `id`, if any. */
+export function registeredClass(id: string): Function | undefined {
+  return lookUp(id);
+}
+
+// superjson asks its registry for the class of each stored instance while reading, and throws a plain
+// Error when there is none; the typed error instead names the id and says how to fix it.
+classes.getValue = (id: string) => {
+  const cls = lookUp(id);
+  if (cls === undefined) throw new UnregisteredClassError(id);
+  return cls;
+};
 
 superjson.registerCustom<Uint8Array, string>(
   {
