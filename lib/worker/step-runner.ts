@@ -63,8 +63,8 @@ export async function runStepAttempt(a: StepAttempt): Promise<StepOutcome> {
   };
   let data: string;
   try {
-    const args = deserialize<unknown[]>(a.input) ?? [];
-    const result = await workflowStorage.exit(() => stepStorage.run(meta, () => def.fn(...args)));
+    // The arguments are read inside the step's context: a stream handle among them becomes a writable of this step.
+    const result = await workflowStorage.exit(() => stepStorage.run(meta, () => def.fn(...(deserialize<unknown[]>(a.input) ?? []))));
     // Every chunk the step wrote is stored before its result is: a reader sees them before the run goes on.
     const flushing = flushStepStreams(a.streams);
     if (flushing) await flushing;
