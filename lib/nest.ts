@@ -11,4 +11,6 @@ export { WORKFLOW_OPTIONS } from './integrations/nest/options.js';
 export type { WorkflowModuleOptions, WorkflowModuleAsyncOptions, WorkflowModuleWorkerOptions } from './integrations/nest/options.js';
 export { toWebRequest, writeWebResponse, WebhookBodyAbortedError } from './integrations/nest/http.js';
 export { WebhookBodyUnavailableError } from './integrations/webhook-body.js';
+export { writeRunStream } from './integrations/run-stream-http.js';
+export type { RunStreamQuery } from './integrations/run-stream-http.js';
 export type { NodeRequestLike, ToWebRequestOptions } from './integrations/nest/http.js';

@@ -26,6 +26,16 @@ export interface ReadableOptions extends StreamOptions {
   startIndex?: number;
 }
 
+/** The namespace ('' = main) and start index of `opts`; InvalidArgumentError when they are not valid. */
+export function checkReadableOptions(opts: ReadableOptions = {}): { namespace: string; startIndex: number } {
+  const namespace = streamNamespace(opts, 'run.getReadable');
+  const startIndex = opts.startIndex ?? 0;
+  if (!Number.isSafeInteger(startIndex)) {
+    throw new InvalidArgumentError(`run.getReadable({ startIndex }): use an integer (0 = the first chunk, -n = n chunks before the end), got ${String(startIndex)}.`);
+  }
+  return { namespace, startIndex };
+}
+
 /** Chunks read per stream per XREAD. */
 const PAGE = 100;
 /** Chunks a reader may hold unread before it is left out of the XREAD. */
@@ -72,14 +82,15 @@ export class StreamMux {
    * closes it, even unwritten), then delivers chunks from `startIndex`.
    */
   readable<T>(runId: string, opts: ReadableOptions = {}): ReadableStream<T> {
-    const namespace = streamNamespace(opts, 'run.getReadable');
-    const startIndex = opts.startIndex ?? 0;
-    if (!Number.isSafeInteger(startIndex)) {
-      throw new InvalidArgumentError(`run.getReadable({ startIndex }): use an integer (0 = the first chunk, -n = n chunks before the end), got ${String(startIndex)}.`);
-    }
+    return this.entries<T, T>(runId, opts, (_index, value) => value);
+  }
+
+  /** {@link readable}, each chunk mapped with its index (the HTTP route's SSE ids). */
+  entries<T, R>(runId: string, opts: ReadableOptions, map: (index: number, value: T) => R): ReadableStream<R> {
+    const { namespace, startIndex } = checkReadableOptions(opts);
     let reader: Reader | undefined;
     let cancelled = false;
-    return new ReadableStream<T>(
+    return new ReadableStream<R>(
       {
         start: async (controller) => {
           this.store ??= await this.openStore();
@@ -101,7 +112,7 @@ export class StreamMux {
                   return;
                 }
                 try {
-                  controller.enqueue(deserialize<T>(e.data));
+                  controller.enqueue(map(e.index, deserialize<T>(e.data)));
                 } catch (err) {
                   r.fail(err);
                   return;

@@ -11,6 +11,9 @@ import { getStreamMux, getStore } from '../../lib/runtime/config.js';
 import { uniquePrefix, waitFor } from '../helpers/redis.js';
 import { gatedWriter, gateKey, handed, kinds, retried } from './fixtures/stream-workflows.js';
 import { processSuite, type WorkerProcess } from './_workers.js';
+import express from 'express';
+import { workflowRouter } from 'workflow-redis/express';
+import { serve } from '../express/_util.js';
 
 /** Reads a stream to its end; `onChunk` sees each chunk as it arrives. */
 async function readAll<T>(stream: ReadableStream<T>, onChunk?: (c: T, n: number) => void): Promise<T[]> {
@@ -137,5 +140,50 @@ describe('process: run streams', function () {
     expect(err?.name).to.equal('WorkflowRunNotFoundError');
     expect(() => getRun('wrun_x').getReadable({ namespace: 'a b' })).to.throw(/not a namespace/);
     expect(() => getRun('wrun_x').getReadable({ startIndex: 1.5 })).to.throw(/startIndex/);
+  });
+
+  it('GET /runs/:id/stream: SSE (ids, an end event) and NDJSON (by Accept), live while the run runs, behind the operator auth; 400 / 404 before any byte', async () => {
+    worker ??= await spawnWorker();
+    const app = express();
+    app.use('/wf', workflowRouter({ auth: (req, res, next) => (req.headers['x-op'] === 'yes' ? next() : res.status(401).json({ error: 'no' })) }));
+    const server = await serve(app);
+    const op = { 'x-op': 'yes' };
+    try {
+      const run = await start(gatedWriter, [3]);
+      const url = `${server.url}/wf/runs/${run.runId}/stream`;
+      expect((await fetch(url)).status, 'no credentials').to.equal(401);
+      const sse = await fetch(url, { headers: { ...op, accept: 'text/event-stream' } });
+      expect(sse.status).to.equal(200);
+      expect(sse.headers.get('content-type')).to.match(/^text\/event-stream/);
+      const body = sse.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = '';
+      // The first three chunks arrive while the step waits at its gate: the run is still going.
+      while ((text.match(/^data: /gm) ?? []).length < 3) text += (await body.read()).value ?? '';
+      expect(['pending', 'running']).to.include(await run.status);
+      const probe = new Redis(suite.redis.url);
+      await probe.rpush(gateKey(run.runId), 'go');
+      probe.disconnect();
+      for (let r = await body.read(); !r.done; r = await body.read()) text += r.value;
+      const events = text.split('\n\n').filter((b) => b.trim() && !b.startsWith(':'));
+      expect(events.slice(0, 6)).to.deep.equal([0, 1, 2, 3, 4, 5].map((i) => `id: ${i}\ndata: {"i":${i}}`));
+      expect(events[6]).to.equal('event: end\ndata: {}');
+
+      const nd = await fetch(`${url}?startIndex=-2`, { headers: op });
+      expect(nd.headers.get('content-type')).to.match(/^application\/x-ndjson/);
+      expect((await nd.text()).trim().split('\n').map((l) => JSON.parse(l))).to.deep.equal([{ i: 4 }, { i: 5 }]);
+      // An EventSource reconnecting after id 3 gets 4 and 5.
+      const resumed = await fetch(url, { headers: { ...op, accept: 'text/event-stream', 'last-event-id': '3' } });
+      expect((await resumed.text()).match(/^data: .*$/gm)).to.deep.equal(['data: {"i":4}', 'data: {"i":5}', 'data: {}']);
+
+      for (const [q, status] of [['?startIndex=abc', 400], ['?startIndex=1.5', 400], ['?namespace=a%20b', 400], ['?namespace=' + 'n'.repeat(101), 400]] as const) {
+        const r = await fetch(url + q, { headers: op });
+        expect(r.status, q).to.equal(status);
+        expect(((await r.json()) as { error: unknown }).error, q).to.be.a('string');
+      }
+      const unknown = await fetch(`${server.url}/wf/runs/wrun_nope/stream`, { headers: op });
+      expect(unknown.status).to.equal(404);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * Operator routes over runs: listing, status, the paginated event log, the
- * inspector's timeline, and cancel. Inputs are validated into
+ * inspector's timeline, a run's stream (SSE or NDJSON), and cancel. Inputs are validated into
  * InvalidArgumentError (400); everything else is the runtime API's errors,
  * mapped by the router's error middleware.
  */
@@ -16,6 +16,7 @@ import { toJsonSafe } from '../../inspect/json-safe.js';
 import { toRunView, type RunView } from '../../inspect/run-view.js';
 import { queryInt, queryString, routeParam } from './request-params.js';
 import { buildTimeline, type TimelineItem } from '../../inspect/timeline.js';
+import { writeRunStream } from '../run-stream-http.js';
 
 /** Default and largest page of `GET /runs/:runId/events`. */
 const EVENTS_DEFAULT_LIMIT = 100;
@@ -65,6 +66,12 @@ export function mountRunRoutes(router: Router, guards: RequestHandler[]): void {
 
   router.get('/runs/:runId', ...guards, async (req, res) => {
     res.json(await runView(routeParam(req, 'runId')));
+  });
+
+  // The run's stream (getWritable chunks), live: SSE for `Accept: text/event-stream`, NDJSON otherwise.
+  router.get('/runs/:runId/stream', ...guards, async (req, res) => {
+    const query = { namespace: queryString(req, 'namespace'), startIndex: queryString(req, 'startIndex') };
+    await writeRunStream(routeParam(req, 'runId'), query, req.headers, res);
   });
 
   router.get('/runs/:runId/events', ...guards, async (req, res) => {
