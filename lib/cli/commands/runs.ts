@@ -1,5 +1,6 @@
 /**
- * `runs list` and `runs show`: the operator's view of runs, as tables or JSON.
+ * `runs list` and `runs show`: the operator's view of runs, as tables or JSON
+ * (and `runs tail`, in tail.ts).
  */
 import { Command, Option } from 'commander';
 import { readTimelineEvents } from '../../inspect/read-timeline.js';
@@ -11,6 +12,7 @@ import { action } from '../command.js';
 import { withApi } from '../context.js';
 import { formatTime, parsePositiveInt, printJson, println, table } from '../format.js';
 import { renderRunSummary, renderTimeline, runDuration, toRunView, withoutTokens } from '../timeline-text.js';
+import { registerTailCommand } from './tail.js';
 
 /** `runs show` reads at most this many events; longer logs are flagged as truncated. */
 export const SHOW_MAX_EVENTS = 10_000;
@@ -27,7 +29,7 @@ interface ListOptions {
 
 /** Registers `runs list` and `runs show` on `program`. */
 export function registerRunsCommands(program: Command): void {
-  const runs = program.command('runs').description('list runs and show one run with its timeline');
+  const runs = program.command('runs').description('list runs, show one run with its timeline, tail its stream');
 
   runs
     .command('list')
@@ -100,4 +102,5 @@ export function registerRunsCommands(program: Command): void {
         });
       }),
     );
+  registerTailCommand(runs);
 }
