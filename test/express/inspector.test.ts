@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createHook, createWebhook, defineStep, defineWorkflow, RetryableError } from 'workflow-redis';
+import { createHook, createWebhook, defineStep, defineWorkflow, getWritable, RetryableError } from 'workflow-redis';
 import { closeWorkflowClient, configure, start } from 'workflow-redis/api';
 import { workflowRouter } from 'workflow-redis/express';
 import { createWorker, type WorkflowWorker } from 'workflow-redis/worker';
@@ -46,6 +46,18 @@ const hostile = defineWorkflow(`${N}.hostile`, async () => {
   throw new Error('<img src=x onerror="window.__xss=1"><b>bold?</b>');
 });
 
+/** Released by the stream test: the step writes two chunks, waits for it, then writes three more. */
+let releaseWriter: () => void = () => undefined;
+const writeSlowly = defineStep(`${N}.write-slowly`, async () => {
+  const w = getWritable<string | { n: number }>().getWriter();
+  await w.write('first chunk');
+  await w.write({ n: 2 });
+  await new Promise<void>((r) => (releaseWriter = r));
+  for (const c of ['third', 'fourth', 'fifth']) await w.write(c);
+  return 5;
+});
+const streaming = defineWorkflow(`${N}.streaming`, async () => writeSlowly(), { version: '3' });
+
 describe('express: run inspector (headless Chromium)', function () {
   this.timeout(60_000);
   let redis: TestRedis;
@@ -60,7 +72,7 @@ describe('express: run inspector (headless Chromium)', function () {
     if (!existsSync(CHROMIUM)) this.skip();
     redis = await startRedis();
     configure({ connection: redis.url, prefix });
-    worker = await createWorker({ workflows: [order, approval, viaWebhook, hostile], connection: redis.url, prefix, lockDurationMs: 5000, logger: () => undefined });
+    worker = await createWorker({ workflows: [order, approval, viaWebhook, hostile, streaming], connection: redis.url, prefix, lockDurationMs: 5000, logger: () => undefined });
     const app = express();
     app.use('/wf', workflowRouter({ unsafeNoAuth: true, dashboard: { unsafeNoAuth: true }, logger: () => undefined }));
     server = await serve(app);
@@ -109,6 +121,20 @@ describe('express: run inspector (headless Chromium)', function () {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
   });
 
+  it("shows a run's stream live: chunks appear while the run runs, then it says the stream ended", async () => {
+    const run = await start(streaming, []);
+    await page.goto(`${server.url}/wf/inspector?run=${encodeURIComponent(run.runId)}`);
+    await page.locator('#stream .chunk').nth(1).waitFor();
+    expect(await page.locator('#stream .chunk').allInnerTexts()).to.deep.equal(['first chunk', '{"n":2}']);
+    expect(['pending', 'running'], 'the run is still going').to.include(await run.status);
+    expect(await page.locator('#stream-state').innerText()).to.include('Live');
+    expect(await page.locator('dl.summary').innerText()).to.include('Version').and.include('3');
+    releaseWriter();
+    expect(await run.returnValue).to.equal(5);
+    await page.locator('#stream-state', { hasText: 'ended' }).waitFor();
+    expect(await page.locator('#stream .chunk').allInnerTexts()).to.deep.equal(['first chunk', '{"n":2}', 'third', 'fourth', 'fifth']);
+  });
+
   it('lists runs with a status filter and links to each run', async () => {
     const run = await start(order, [`sku-list-${Date.now()}`]);
     await run.returnValue;
@@ -116,6 +142,7 @@ describe('express: run inspector (headless Chromium)', function () {
     const row = page.locator(`tr[data-run="${run.runId}"]`);
     await row.waitFor();
     expect(await row.innerText()).to.include(`${N}.order`).and.include('completed');
+    expect(await row.locator('td').nth(2).innerText(), 'the version column').to.equal('1');
 
     await page.selectOption('select[name=status]', 'running');
     await Promise.all([page.waitForURL(/status=running/), page.click('form.filters button[type=submit]')]);

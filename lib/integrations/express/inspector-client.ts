@@ -236,6 +236,41 @@ export const INSPECTOR_CLIENT_JS = String.raw`
     return { form, out, setToken: (v) => { token.value = v; data.focus(); }, token };
   }
 
+  // The run's main stream, live (NDJSON over fetch, with the page's credentials), its last 1000 chunks.
+  function streamView(runId) {
+    const lines = h('pre', { id: 'stream', class: 'stream' });
+    const state = h('p', { class: 'muted', id: 'stream-state' }, 'Reading the stream…');
+    const box = h('div', null, lines, state);
+    (async () => {
+      try {
+        const res = await fetch(cfg.base + '/runs/' + encodeURIComponent(runId) + '/stream', { credentials: 'same-origin', headers: { accept: 'application/x-ndjson' } });
+        if (!res.ok) throw new Error('HTTP ' + res.status);
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = '';
+        let n = 0;
+        state.textContent = 'Live: chunks appear as the run writes them.';
+        for (;;) {
+          const r = await reader.read();
+          if (r.done) break;
+          buf += r.value;
+          const parts = buf.split('\n');
+          buf = parts.pop();
+          for (const line of parts) {
+            if (!line) continue;
+            const v = JSON.parse(line);
+            lines.append(h('div', { class: 'chunk' }, typeof v === 'string' ? v : JSON.stringify(v)));
+            n++;
+            if (lines.children.length > 1000) lines.firstChild.remove();
+          }
+        }
+        state.textContent = n === 0 ? 'The stream ended empty.' : 'The stream ended (' + plural(n, 'chunk') + ').';
+      } catch (e) {
+        state.replaceChildren(errorBox('Could not read the stream: ' + e.message));
+      }
+    })();
+    return box;
+  }
+
   function showRun(runId) {
     const summary = h('div');
     const timeline = h('div', { id: 'timeline' });
@@ -271,7 +306,7 @@ export const INSPECTOR_CLIENT_JS = String.raw`
       refresh();
     });
     app.replaceChildren(h('p', null, h('a', { href: '?' }, '← All runs')), h('h2', null, 'Run ', h('code', null, runId), ' ', cancel),
-      note, summary, h('h3', null, 'Timeline'), timeline, resume.form, resume.out);
+      note, summary, h('h3', null, 'Timeline'), timeline, resume.form, resume.out, h('h3', null, 'Stream'), streamView(runId));
     refresh();
   }
 

@@ -38,6 +38,7 @@ th{font-weight:600;color:var(--muted);font-size:12.5px;text-transform:uppercase;
 .st-running,.st-waiting,.st-retrying{background:#fff1cc;color:#7a5200}.st-pending{background:#e6edff;color:#2340a0}.st-conflict{background:#fde2e2;color:#9b1c1c}
 dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1.2rem;margin:.5rem 0}
 dl.summary dt{color:var(--muted)} dl.summary dd{margin:0}
+pre.stream{max-height:24rem;overflow:auto;background:#f6f7f9;padding:.5rem;margin:.3rem 0} pre.stream .chunk{white-space:pre-wrap}
 pre{background:var(--bg2);padding:.5rem .7rem;border-radius:6px;max-height:16rem;overflow:auto;margin:0;font-size:12.5px}
 .timeline td.at{white-space:nowrap;color:var(--muted);font-variant-numeric:tabular-nums}
 .timeline .track{width:22%;min-width:120px}
