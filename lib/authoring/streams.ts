@@ -29,10 +29,10 @@ export interface StreamOptions {
   namespace?: string;
 }
 
-/** Chunks queued in one writer before `write()` waits for them to be stored (back-pressure). */
-const MAX_QUEUED_CHUNKS = 1024;
+/** Chunks queued in one writer before `write()` waits for a batch to be stored (back-pressure; bounds the latency too). */
+const MAX_QUEUED_CHUNKS = 256;
 /** Most chunks (and about the most bytes) sent in one append call. */
-const BATCH_CHUNKS = 256;
+const BATCH_CHUNKS = 128;
 const BATCH_BYTES = 1024 * 1024;
 
 const NAMESPACE_RE = /^[A-Za-z0-9_.:/@-]{1,100}$/;
@@ -122,6 +122,8 @@ class ChunkWriter {
   private queued: string[] = [];
   private flushing: Promise<void> | undefined;
   private failure: unknown;
+  /** Writers waiting for room in the queue: woken after each batch. */
+  private roomWaiters: (() => void)[] = [];
 
   constructor(
     readonly step: StepContext,
@@ -139,7 +141,16 @@ class ChunkWriter {
     this.queued.push(data);
     // The first chunk waits for the end of this turn of the event loop: what the step writes meanwhile goes in the same call.
     this.flushing ??= new Promise<void>((r) => setImmediate(r)).then(() => this.drain());
-    if (this.queued.length >= MAX_QUEUED_CHUNKS) await this.flush();
+    if (this.queued.length >= MAX_QUEUED_CHUNKS) {
+      await new Promise<void>((r) => this.roomWaiters.push(r));
+      if (this.failure) throw this.failure;
+    }
+  }
+
+  private wakeWriters(): void {
+    const waiting = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiting) wake();
   }
 
   async close(): Promise<void> {
@@ -162,11 +173,13 @@ class ChunkWriter {
         while (n < this.queued.length && n < BATCH_CHUNKS && (n === 0 || bytes + this.queued[n]!.length <= BATCH_BYTES)) bytes += this.queued[n++]!.length;
         const batch = this.queued.splice(0, n);
         await this.append(batch, false);
+        this.wakeWriters();
       }
     } catch (err) {
       this.failure = err;
     } finally {
       this.flushing = undefined;
+      this.wakeWriters();
     }
   }
 
