@@ -74,3 +74,10 @@ export function parsePositiveInt(name: string, max = Number.MAX_SAFE_INTEGER) {
     return n;
   };
 }
+
+/** Bytes for people: 812 B, 14.2 KiB, 3.1 MiB. */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}

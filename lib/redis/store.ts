@@ -595,6 +595,23 @@ export class Store {
     return parseStreamChunks(entries);
   }
 
+  /**
+   * What the run holds in Redis (MEMORY USAGE, bytes): its event log, its
+   * streams, and all its keys together (run hash, log, step, wait and hook
+   * states, resumes, streams). 0 for keys that do not exist.
+   */
+  async runFootprint(runId: string): Promise<{ totalBytes: number; eventLogBytes: number; streamBytes: number }> {
+    const k = this.keys;
+    const streamKeys = Object.values(await this.client.hgetall(k.runStreams(runId)));
+    const fixed = [k.run(runId), k.runEvents(runId), k.runSteps(runId), k.runWaits(runId), k.runHooks(runId), k.runResumes(runId), k.runStreams(runId)];
+    const all = [...fixed, ...streamKeys];
+    const tx = this.client.pipeline();
+    for (const key of all) tx.memory('USAGE', key, 'SAMPLES', '0');
+    const sizes = ((await tx.exec()) ?? []).map(([err, v]) => (err ? 0 : Number(v ?? 0)));
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    return { totalBytes: sum(sizes), eventLogBytes: sizes[1] ?? 0, streamBytes: sum(sizes.slice(fixed.length)) };
+  }
+
   /** Closes the queues (not the shared client). */
   async close(): Promise<void> {
     await Promise.all([...this.routeQueues.values()].flatMap((q) => [q.replays.close(), q.steps.close()]));

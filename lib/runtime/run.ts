@@ -134,6 +134,15 @@ export class Run<R = unknown> {
     return getStreamMux().readable<T>(this.runId, opts);
   }
 
+  /**
+   * What the run holds in Redis, in bytes (MEMORY USAGE): all its keys, its
+   * event log, and its streams (what `getWritable()` wrote).
+   */
+  async footprint(): Promise<{ totalBytes: number; eventLogBytes: number; streamBytes: number }> {
+    await this.record();
+    return (await getStore()).runFootprint(this.runId);
+  }
+
   /** Cancels a pending or running run: releases its hook tokens; later step results are refused. */
   async cancel(): Promise<void> {
     await (await getStore()).cancelRun(this.runId);

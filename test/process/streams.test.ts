@@ -87,6 +87,10 @@ describe('process: run streams', function () {
     expect(await store.client.xlen(store.keys.runStream(run.runId, 'big'))).to.equal(2);
     // A namespace nobody wrote: the run has ended, so it ends at once, empty.
     expect(await readAll(run.getReadable({ namespace: 'never' }))).to.deep.equal([]);
+    // The streams count in the run's footprint (the main stream holds a 10,000-character chunk).
+    const fp = await run.footprint();
+    expect(fp.streamBytes).to.be.greaterThan(10_000);
+    expect(fp.totalBytes).to.be.at.least(fp.streamBytes + fp.eventLogBytes);
   });
 
   it('a step retried after writing: its chunks are there once per attempt (at least once), in the order written', async () => {

@@ -10,7 +10,7 @@ import { listRuns } from '../../runtime/list-runs.js';
 import { getRun } from '../../runtime/run.js';
 import { action } from '../command.js';
 import { withApi } from '../context.js';
-import { formatTime, parsePositiveInt, printJson, println, table } from '../format.js';
+import { formatBytes, formatTime, parsePositiveInt, printJson, println, table } from '../format.js';
 import { renderRunSummary, renderTimeline, runDuration, toRunView, withoutTokens } from '../timeline-text.js';
 import { registerTailCommand } from './tail.js';
 
@@ -83,6 +83,7 @@ export function registerRunsCommands(program: Command): void {
         await withApi(g, async () => {
           const info = await getRun(runId).info();
           const { events, truncated } = await readTimelineEvents(runId, SHOW_MAX_EVENTS);
+          const footprint = await getRun(runId).footprint();
           const items = withoutTokens(buildTimeline(events));
           if (opts.json) {
             printJson({
@@ -91,10 +92,12 @@ export function registerRunsCommands(program: Command): void {
               events: events.map((e) => ({ eventId: e.eventId, type: e.type, correlationId: e.correlationId, createdAt: new Date(e.createdAt) })),
               eventCount: events.length,
               truncated,
+              footprint,
             });
             return;
           }
           println(renderRunSummary(info));
+          println(`Memory    ${formatBytes(footprint.totalBytes)} in Redis (event log ${formatBytes(footprint.eventLogBytes)}, streams ${formatBytes(footprint.streamBytes)})`);
           println();
           println(`Timeline (${events.length}${truncated ? '+' : ''} events; AT = time since the run was created)`);
           println(renderTimeline(items, info.createdAt.getTime()));
