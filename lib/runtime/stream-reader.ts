@@ -49,6 +49,8 @@ interface Reader {
   push(entries: StreamEntry[]): void;
   /** Room for more chunks (desiredSize > 0). */
   hasRoom(): boolean;
+  /** Chunks delivered to it and not read yet. */
+  queued(): number;
   fail(err: unknown): void;
   done: boolean;
 }
@@ -77,6 +79,13 @@ export class StreamMux {
     return this.readers.size;
   }
 
+  /** Chunks delivered to open readers and not read yet (back-pressure keeps it near HIGH_WATER_MARK + PAGE per reader). */
+  get buffered(): number {
+    let n = 0;
+    for (const r of this.readers) n += r.queued();
+    return n;
+  }
+
   /**
    * A reader of the run's stream of `namespace`: opens it (a run that ends
    * closes it, even unwritten), then delivers chunks from `startIndex`.
@@ -102,6 +111,7 @@ export class StreamMux {
             next: startIndex >= 0 ? startIndex : Math.max(0, chunks + startIndex),
             done: false,
             hasRoom: () => (controller.desiredSize ?? 1) > 0,
+            queued: () => HIGH_WATER_MARK - (controller.desiredSize ?? HIGH_WATER_MARK),
             push: (list) => {
               for (const e of list) {
                 if (r.done || e.index < r.next) continue;

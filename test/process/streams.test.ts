@@ -9,7 +9,7 @@ import { Redis } from 'ioredis';
 import { configure, getRun, start } from 'workflow-redis/api';
 import { getStreamMux, getStore } from '../../lib/runtime/config.js';
 import { uniquePrefix, waitFor } from '../helpers/redis.js';
-import { gatedWriter, gateKey, handed, kinds, retried } from './fixtures/stream-workflows.js';
+import { burstWriter, gatedWriter, gateKey, handed, kinds, retried } from './fixtures/stream-workflows.js';
 import { processSuite, type WorkerProcess } from './_workers.js';
 import express from 'express';
 import { workflowRouter } from 'workflow-redis/express';
@@ -134,6 +134,31 @@ describe('process: run streams', function () {
     await probe.rpush(gateKey(run.runId), 'go');
     probe.disconnect();
     expect(await run.returnValue).to.equal(2);
+  });
+
+  it('all readers of the process share one Redis connection; a reader that does not read holds a bounded buffer, then gets every chunk', async () => {
+    worker ??= await spawnWorker();
+    const mux = getStreamMux();
+    const runs = await Promise.all(Array.from({ length: 5 }, () => start(burstWriter, [2000, 50])));
+    const readers = runs.flatMap((r) => [r.getReadable<string>(), r.getReadable<string>({ namespace: 'other' })]).map((s) => s.getReader());
+    await waitFor(() => mux.size === 10, { what: 'ten readers registered' });
+    const probe = new Redis(suite.redis.url);
+    const clients = await probe.client('LIST');
+    probe.disconnect();
+    expect(String(clients).split('\n').filter((l) => l.includes('name=workflow-redis-streams')), 'one blocking connection').to.have.length(1);
+    await Promise.all(runs.map((r) => r.returnValue));
+    // Nothing was read yet: each main-stream reader holds at most its high-water mark plus one page.
+    await waitFor(() => mux.buffered > 0, { what: 'chunks delivered' });
+    expect(mux.buffered, 'bounded by back-pressure, not 10,000').to.be.at.most(5 * 200);
+    const counts = await Promise.all(
+      readers.map(async (reader) => {
+        let n = 0;
+        for (let r = await reader.read(); !r.done; r = await reader.read()) n++;
+        return n;
+      }),
+    );
+    expect(counts).to.deep.equal([2000, 0, 2000, 0, 2000, 0, 2000, 0, 2000, 0]);
+    expect(mux.size).to.equal(0);
   });
 
   it('reading an unknown run errors the stream with WorkflowRunNotFoundError; a bad namespace or index is refused at once', async () => {
