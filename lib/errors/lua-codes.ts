@@ -6,11 +6,13 @@ import {
   EntityConflictError,
   EventLogRewoundError,
   FencedError,
+  HookConflictError,
   HookNotFoundError,
   LeaseBusyError,
   RunExpiredError,
   StaleCommitError,
   TooEarlyError,
+  TooManyHooksError,
   WorkflowError,
   WorkflowRunNotFoundError,
 } from './errors.js';
@@ -30,6 +32,10 @@ export const LuaCode = {
   QUEUE_ADD_FAILED: -10,
   STALE: -11,
   LOG_REWOUND: -12,
+  /** A hook token is held by another live hook (detail: the holder's run id). */
+  HOOK_CONFLICT: -13,
+  /** resumeHooks: the tag has more live hooks than the call's maxHooks (detail: how many). */
+  TOO_MANY_HOOKS: -14,
   /** One run of a batch raised a script error (detail: its message). */
   SCRIPT: -100,
 } as const;
@@ -38,6 +44,8 @@ export const LuaCode = {
 export interface LuaErrorContext {
   runId?: string;
   token?: string;
+  /** resumeHooks: the call's maxHooks. */
+  limit?: number;
   script: string;
 }
 
@@ -68,6 +76,10 @@ export function luaError(code: number, detail: unknown, ctx: LuaErrorContext): E
       return new StaleCommitError(`${ctx.script}: run "${ctx.runId ?? ''}" has events this replay has not seen`);
     case LuaCode.LOG_REWOUND:
       return new EventLogRewoundError(`${ctx.script}: run "${ctx.runId ?? ''}" lost events this replay consumed`);
+    case LuaCode.HOOK_CONFLICT:
+      return new HookConflictError(ctx.token ?? '', detail === undefined || detail === null ? undefined : String(detail));
+    case LuaCode.TOO_MANY_HOOKS:
+      return new TooManyHooksError(Number(detail), ctx.limit ?? 0);
     case LuaCode.SCRIPT:
       return new WorkflowError(`${ctx.script}: ${String(detail)}`);
     default:

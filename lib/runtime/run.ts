@@ -10,6 +10,7 @@ import type { Store } from '../redis/store.js';
 import type { EventType, RunRecord } from '../redis/store-types.js';
 import { deserialize } from '../serialization/codec.js';
 import { getStore, getWatcher } from './config.js';
+import { assertOutsideWorkflow } from './outside-workflow.js';
 import { assertEventId, assertRunId, checkLimit, MAX_STREAM_ID } from './validate.js';
 
 /** One event of a run's log, with its data rehydrated. */
@@ -120,6 +121,7 @@ export class Run<R = unknown> {
 
   /** Cancels a pending or running run: releases its hook tokens; later step results are refused. */
   async cancel(): Promise<void> {
+    assertOutsideWorkflow('run.cancel()');
     await (await getStore()).cancelRun(this.runId);
   }
 
