@@ -135,7 +135,7 @@ describe('hook timeouts, claims and tags: the scripts', function () {
       const [r1, r2, r3] = await Promise.all([1, 2, 3].map((i) => runWithHook(store, `d-${i}`, ['t'])));
       await disposeHook(store, r1!);
       await completeRun(store, r2!);
-      expect(await suite.admin.zrange(store.keys.hookTag('t'), 0, -1)).to.deep.equal(['d-3']);
+      expect(await suite.admin.zrange(store.keys.hookTag('t'), "0", "-1")).to.deep.equal(['d-3']);
       const p = { tag: 't', data: serialize({ payload: 'p' }), resumeId: 'same', cursor: '', bound: '', limit: 10, maxHooks: 10 };
       const first = await resumeTagBatch(store, p);
       const again = await resumeTagBatch(store, p);
