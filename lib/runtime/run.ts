@@ -119,7 +119,10 @@ export class Run<R = unknown> {
     })();
   }
 
-  /** Cancels a pending or running run: releases its hook tokens; later step results are refused. */
+  /**
+   * Cancels a pending or running run: releases its hook tokens; later step results are refused.
+   * Rejects with `UnavailableInWorkflowError` in workflow code (cancel from a step).
+   */
   async cancel(): Promise<void> {
     assertOutsideWorkflow('run.cancel()');
     await (await getStore()).cancelRun(this.runId);

@@ -18,7 +18,8 @@ export { WebhookResponseTimeoutError } from './webhook-waiter.js';
  * Resumes the webhook holding `token` with `request` and returns the HTTP
  * response: `202` by default, the webhook's static response, or — with
  * `respondWith: 'manual'` — the response a step sends with `request.respondWith()`.
- * A plain (non-webhook) hook is reported as not found.
+ * A plain (non-webhook) hook is reported as not found. Rejects with
+ * `UnavailableInWorkflowError` in workflow code (call it from a step).
  */
 export async function resumeWebhook(token: string, request: Request, opts: { responseTimeoutMs?: number } = {}): Promise<Response> {
   assertOutsideWorkflow('resumeWebhook()');
