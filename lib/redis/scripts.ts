@@ -19,6 +19,7 @@ const LUA_DIR = new URL('./lua/', import.meta.url);
 export const SCRIPT_NAMES = [
   'createRun',
   'resumeHook',
+  'resumeHooksByTag',
   'acquireRun',
   'releaseRun',
   'renewLease',
@@ -31,7 +32,6 @@ export const SCRIPT_NAMES = [
   'wakeRun',
   'pruneRuns',
   'noteCancelled',
-  'resumeHooksByTag',
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
