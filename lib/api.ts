@@ -16,9 +16,12 @@ export type { Logger, LoggerOption, LogLevel, LogLevelSetting, StructuredLogger 
 export { checkRedis } from './redis/ready.js';
 export { resumeHook, getHookByToken } from './runtime/hooks.js';
 export type { HookInfo } from './runtime/hooks.js';
+export { resumeHooks, RESUME_HOOKS_BATCH, DEFAULT_RESUME_HOOKS_MAX, RESUME_HOOKS_MAX_LIMIT } from './runtime/resume-by-tag.js';
+export type { ResumeHooksSelector, ResumeHooksOptions } from './runtime/resume-by-tag.js';
+export { MAX_HOOK_TAGS, MAX_TAG_BYTES } from './runtime/validate.js';
 export { resumeWebhook, WebhookResponseTimeoutError, DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS } from './runtime/webhooks.js';
 export { start } from './runtime/start.js';
-export type { StartOptions } from './runtime/start.js';
+export type { StartOptions, StartHook } from './runtime/start.js';
 export { getRun, Run } from './runtime/run.js';
 export type { RunInfo, WorkflowEvent } from './runtime/run.js';
 export type { ReadableOptions } from './runtime/stream-reader.js';
@@ -29,6 +32,8 @@ export {
   WorkflowError,
   HookNotFoundError,
   HookConflictError,
+  HookTimeoutError,
+  TooManyHooksError,
   PayloadTooLargeError,
   SerializationError,
   UnregisteredClassError,

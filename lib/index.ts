@@ -17,6 +17,6 @@ export type { Workflow, StepOptions } from './authoring/registry.js';
 export { listWorkflows } from './authoring/registry.js';
 export type { Duration } from './authoring/duration.js';
 export type { StepMetadata, WorkflowMetadata } from './replay/context.js';
-export { FatalError, RetryableError, StreamClosedError, UnregisteredClassError } from './errors/errors.js';
+export { FatalError, RetryableError, StreamClosedError, UnregisteredClassError, HookTimeoutError, HookConflictError, UnavailableInWorkflowError } from './errors/errors.js';
 export type { RetryableErrorOptions } from './errors/errors.js';
 export { registerSerializableClass } from './serialization/codec.js';

@@ -29,6 +29,9 @@
  * (server time per call, commands per call) and, unless --no-breakdown,
  * decomposes resumeHook: client-side serialisation, and server time of
  * cut-down copies of its Lua script next to BullMQ's own Queue.add.
+ *
+ * Last, the fan-out rows (scripts/bench-fanout.ts): resumeHooks({ tag }) over
+ * 1, 100 and 1,000 hooks, time per hook resumed next to a single resumeHook.
  */
 import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -48,6 +51,7 @@ import type { HookRecord } from '../lib/redis/store-types.js';
 import { QUEUE_NAMES } from '../lib/redis/keys.js';
 import type { ReplayJobTemplate } from '../lib/queue/bullmq-contract.js';
 import { launchRedis, type LaunchedRedis } from './redis-launcher.js';
+import { fanOutBench } from './bench-fanout.js';
 
 // ---------------------------------------------------------------- parameters
 
@@ -619,6 +623,14 @@ async function main(): Promise<void> {
       }
     }
 
+    // Fan-out: resumeHooks({ tag }) over 1, 100 and 1,000 hooks, per hook next to one resumeHook.
+    const fanOut = await fanOutBench(store);
+    console.log(`\nresumeHooks({ tag }) (sequential calls, median; one resumeHook p50 here: ${fmt(fanOut.resumeHookP50Us)} µs)`);
+    console.log(`${pad('hooks', 8)}${pad('calls', 8, true)}${pad('ms/call p50', 14, true)}${pad('µs/hook', 10, true)}${pad('× resumeHook', 14, true)}`);
+    for (const r of fanOut.rows) {
+      console.log(`${pad(String(r.hooks), 8)}${pad(String(r.calls), 8, true)}${pad(fmt(r.msPerCallP50, 2), 14, true)}${pad(fmt(r.usPerHook), 10, true)}${pad(fmt(r.vsResumeHook, 2), 14, true)}`);
+    }
+
     const allPass = Object.values(ratios).every((r) => r.pass);
     const out = {
       benchmark: 'resume',
@@ -643,6 +655,10 @@ async function main(): Promise<void> {
       clientCpuUs: cpu,
       serverStats: server_,
       breakdown: breakdown_,
+      fanOut: {
+        resumeHookP50Us: round1(fanOut.resumeHookP50Us),
+        rows: fanOut.rows.map((r) => ({ ...r, msPerCallP50: round3(r.msPerCallP50), usPerHook: round1(r.usPerHook), vsResumeHook: round3(r.vsResumeHook) })),
+      },
       rounds: rounds.map((x) => ({
         round: x.round,
         concurrentOrder: x.concurrentOrder,

@@ -6,7 +6,7 @@ import { currentExecution } from '../replay/context.js';
 import { realNow } from '../replay/determinism.js';
 import { newHookToken } from '../runtime/ids.js';
 import { resumeHook, type HookInfo } from '../runtime/hooks.js';
-import { assertToken } from '../runtime/validate.js';
+import { assertTags, assertToken } from '../runtime/validate.js';
 import { serialize } from '../serialization/codec.js';
 import { resolveDuration, type Duration } from './duration.js';
 
@@ -18,6 +18,21 @@ export interface HookOptions {
   token?: string;
   /** Data stored with the hook, returned by `getHookByToken`. */
   metadata?: unknown;
+  /**
+   * Give up waiting after this long (`'2s'`, `'1 day'`, milliseconds) or at
+   * this `Date`: a durable timer, like `sleep()`. When it passes with the
+   * hook still live, the hook is disposed and its token released (a later
+   * resume answers `HookNotFoundError`), and `await hook` — or the next
+   * `for await` iteration — rejects with `HookTimeoutError` once the payloads
+   * received before it have been delivered.
+   */
+  timeout?: Duration;
+  /**
+   * Tags for `resumeHooks({ tag }, payload)` (fan-out to every live hook with
+   * the tag): at most 10, each a distinct non-empty string of at most 128
+   * bytes without control characters.
+   */
+  tags?: string[];
 }
 
 /**
@@ -67,11 +82,15 @@ export function createHookCall(
 ): HookCall {
   const ex = requireExecution(what);
   if (opts.token !== undefined) assertToken(opts.token);
+  if (opts.tags !== undefined) assertTags(opts.tags, `${what.replace('()', '')}({ tags })`);
+  const timeoutAt = opts.timeout === undefined ? undefined : resolveDuration(opts.timeout, realNow());
   const metadata = opts.metadata === undefined ? undefined : serialize(opts.metadata, 'hook metadata');
   return ex.createHook({
     token: opts.token,
     newToken: newHookToken,
     metadata,
+    timeoutAt,
+    tags: opts.tags === undefined || opts.tags.length === 0 ? undefined : [...opts.tags],
     isWebhook: opts.isWebhook === true,
     respondWith: opts.respondWith,
     respondWithAsync: opts.respondWithAsync,

@@ -1,5 +1,6 @@
 /** createWebhook: a hook whose payloads are HTTP requests, with a public URL. */
 import { InvalidArgumentError } from '../errors/errors.js';
+import type { Duration } from './duration.js';
 import { currentExecution } from '../replay/context.js';
 import { serialize } from '../serialization/codec.js';
 import { storeResponse, type WebhookRequest } from '../webhooks/http-codec.js';
@@ -17,6 +18,8 @@ export interface WebhookOptions {
   respondWith?: Response | 'manual';
   /** Data stored with the hook, returned by `getHookByToken`. */
   metadata?: unknown;
+  /** Stop accepting requests after this long, or at this Date (see `createHook({ timeout })`): then `await webhook` rejects with `HookTimeoutError`. */
+  timeout?: Duration;
 }
 
 /** A webhook: await it (or `for await`) to receive `Request`s sent to `.url`. */
@@ -45,6 +48,7 @@ export function createWebhook(opts: WebhookOptions = {}): Webhook {
   const call = createHookCall(
     {
       metadata: opts.metadata,
+      timeout: opts.timeout,
       isWebhook: true,
       respondWith: rw === 'manual' ? 'manual' : undefined,
       respondWithAsync: rw instanceof Response ? async () => serialize(await storeResponse(rw)) : undefined,

@@ -82,6 +82,8 @@ export function renderTimeline(items: TimelineItem[], originMs: number): string 
         const d = [plural(it.payloads, 'payload')];
         if (it.lastPayloadAt) d.push(`last at ${at(it.lastPayloadAt)}`);
         if (it.endedAt) d.push(`ended at ${at(it.endedAt)}`);
+        if (it.timeoutAt && it.status === 'waiting') d.push(`times out at ${at(it.timeoutAt)}`);
+        if (it.tags) d.push(`tags ${it.tags.join(', ')}`);
         rows.push([at(it.createdAt), it.isWebhook ? 'webhook' : 'hook', it.id, it.status, d.join(', ')]);
         break;
       }

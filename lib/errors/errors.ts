@@ -41,6 +41,40 @@ export class HookConflictError extends WorkflowError {
   }
 }
 
+/**
+ * A hook created with `timeout` was not resumed in time: `await hook` (or the
+ * next `for await` iteration) rejects with this once the payloads received
+ * before the timeout have been delivered. The token was released when the
+ * timeout was recorded; catch it in the workflow to go on without the payload.
+ */
+export class HookTimeoutError extends WorkflowError {
+  /** The token of the hook that timed out. */
+  readonly token: string;
+  constructor(token: string) {
+    super('The hook timed out before it received a payload (createHook({ timeout })). Catch HookTimeoutError in the workflow to go on without it, or give a longer timeout.');
+    this.token = token;
+  }
+}
+
+/**
+ * `resumeHooks({ tag })` found more live hooks with the tag than the call may
+ * resume (`maxHooks`); nothing was written.
+ */
+export class TooManyHooksError extends WorkflowError {
+  /** Live hooks with the tag when the call was refused. */
+  readonly count: number;
+  /** The call's `maxHooks`. */
+  readonly limit: number;
+  constructor(count: number, limit: number) {
+    super(
+      `resumeHooks(): ${count} live hooks have this tag, over the call's limit of ${limit}; nothing was resumed. ` +
+        'Raise maxHooks (at most 100000), or split the hooks over more specific tags.',
+    );
+    this.count = count;
+    this.limit = limit;
+  }
+}
+
 /** A serialised payload or argument is larger than the configured limit. */
 export class PayloadTooLargeError extends WorkflowError {
   readonly size: number;

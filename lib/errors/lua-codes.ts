@@ -6,12 +6,14 @@ import {
   EntityConflictError,
   EventLogRewoundError,
   FencedError,
+  HookConflictError,
   HookNotFoundError,
   LeaseBusyError,
   RunExpiredError,
   StaleCommitError,
   StreamClosedError,
   TooEarlyError,
+  TooManyHooksError,
   WorkflowError,
   WorkflowRunNotFoundError,
 } from './errors.js';
@@ -31,6 +33,11 @@ export const LuaCode = {
   QUEUE_ADD_FAILED: -10,
   STALE: -11,
   LOG_REWOUND: -12,
+  /** A hook token is held by another live hook (detail: the holder's run id). */
+  HOOK_CONFLICT: -13,
+  /** resumeHooks: the tag has more live hooks than the call's maxHooks (detail: how many). */
+  TOO_MANY_HOOKS: -14,
+  /** appendChunks: the run's stream is closed (detail: the namespace). */
   STREAM_CLOSED: -20,
   /** One run of a batch raised a script error (detail: its message). */
   SCRIPT: -100,
@@ -40,6 +47,8 @@ export const LuaCode = {
 export interface LuaErrorContext {
   runId?: string;
   token?: string;
+  /** resumeHooks: the call's maxHooks. */
+  limit?: number;
   script: string;
 }
 
@@ -72,6 +81,10 @@ export function luaError(code: number, detail: unknown, ctx: LuaErrorContext): E
       return new EventLogRewoundError(`${ctx.script}: run "${ctx.runId ?? ''}" lost events this replay consumed`);
     case LuaCode.STREAM_CLOSED:
       return new StreamClosedError(ctx.runId ?? '', String(detail ?? ''));
+    case LuaCode.HOOK_CONFLICT:
+      return new HookConflictError(ctx.token ?? '', detail === undefined || detail === null ? undefined : String(detail));
+    case LuaCode.TOO_MANY_HOOKS:
+      return new TooManyHooksError(Number(detail), ctx.limit ?? 0);
     case LuaCode.SCRIPT:
       return new WorkflowError(`${ctx.script}: ${String(detail)}`);
     default:

@@ -2,7 +2,7 @@
  * The run inspector's timeline, computed on the server from the event log so
  * the page stays a thin renderer: steps (step_created / step_started /
  * step_retrying / step_completed / step_failed paired by correlationId into
- * attempts with durations), hooks with their payload count, sleeps with their
+ * attempts with durations), hooks with their payload count, tags and timeout, sleeps with their
  * resume time, patch markers (which patched() branches the run took), and the
  * run's own start and end.
  *
@@ -63,8 +63,14 @@ export interface HookItem {
   kind: 'hook';
   id: string;
   isWebhook: boolean;
-  /** `closed`: the run ended while the hook was live. */
-  status: 'waiting' | 'disposed' | 'conflict' | 'closed';
+  /** `closed`: the run ended while the hook was live; `timed_out`: its timeout passed (createHook({ timeout })). */
+  status: 'waiting' | 'disposed' | 'conflict' | 'closed' | 'timed_out';
+  /** createHook({ tags }). */
+  tags?: string[];
+  /** When the hook times out (createHook({ timeout })). */
+  timeoutAt?: string;
+  /** Claimed by start(..., { hook }) with the run. */
+  claimed?: boolean;
   payloads: number;
   createdAt: string;
   lastPayloadAt?: string;
@@ -118,6 +124,14 @@ function toMs(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v !== '' && !Number.isNaN(Date.parse(v))) return Date.parse(v);
   return undefined;
+}
+
+/** The tags and timeout a hook_created (or hook_adopted) records. */
+function hookOptions(h: HookItem, data: unknown): void {
+  const tags = field<unknown>(data, 'tags');
+  if (Array.isArray(tags) && tags.every((t) => typeof t === 'string')) h.tags = tags as string[];
+  const timeoutAt = toMs(field(data, 'timeoutAt'));
+  if (timeoutAt !== undefined) h.timeoutAt = iso(timeoutAt);
 }
 
 const RUN_EVENTS: Partial<Record<EventType, RunItem['event']>> = {
@@ -214,8 +228,23 @@ export function buildTimeline(events: readonly TimelineEvent[]): TimelineItem[] 
         };
         const token = field<unknown>(e.data, 'token');
         if (e.type === 'hook_created' && typeof token === 'string') h.token = token;
+        if (field(e.data, 'claimed') === true) h.claimed = true;
+        hookOptions(h, e.data);
         hooks.set(e.correlationId, h);
         items.push(h);
+        break;
+      }
+      case 'hook_adopted': {
+        const h = hooks.get(e.correlationId);
+        if (h) hookOptions(h, e.data);
+        break;
+      }
+      case 'hook_timed_out': {
+        const h = hooks.get(e.correlationId);
+        if (h) {
+          h.status = 'timed_out';
+          h.endedAt = iso(e.createdAt);
+        }
         break;
       }
       case 'hook_received': {

@@ -72,6 +72,10 @@ export function createKeyspace(prefix = 'wf') {
     runStreams: (runId: string) => `${run(runId)}:streams`,
     /** HASH: token -> hook record (JSON) for every live hook of the prefix. */
     hooks: () => k('hooks'),
+    /** ZSET: token -> claim sequence number, of every live hook with this tag (createHook({ tags })). */
+    hookTag: (tag: string) => k('hooks', 'tag', tag),
+    /** STRING: counter of tagged hook claims (the scores of the tag indexes: claim order). */
+    hookTagSeq: () => k('hooks', 'tag-seq'),
     /** ZSET: every run by creation time (ms). */
     runsAll: () => k('runs'),
     /** ZSET: runs of one status by creation time. */
@@ -112,6 +116,11 @@ export function createKeyspace(prefix = 'wf') {
       hooks: ks.runHooks(RUN_ID_SLOT),
       resumes: ks.runResumes(RUN_ID_SLOT),
     }),
+    /**
+     * Keys the scripts that claim and release tokens compile in (lib/redis/scripts.ts,
+     * includes/hookIndex.lua): the tag index template (the tag replaces {@link RUN_ID_SLOT}) and the claim counter.
+     */
+    hookKeys: () => ({ tagTemplate: k('hooks', 'tag', RUN_ID_SLOT), tagSeq: ks.hookTagSeq() }),
     /** The per-run keys that scripts touching one run receive, in a fixed order. */
     runKeys: (runId: string) => [
       ks.run(runId),

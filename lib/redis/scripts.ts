@@ -3,7 +3,8 @@
  * (each include once per script), prepends BullMQ's own addStandardJob as a
  * local function where a script says `--- @bullmq`, puts the store's replay
  * job template where a script says `--- @replay-job-parts` (so it is not sent
- * with every call), and registers each script with ioredis `defineCommand`
+ * with every call), the prefix's hook tag keys where it says `--- @hook-keys`
+ * (built by lib/redis/keys.ts hookKeys), and registers each script with ioredis `defineCommand`
  * under a content-hashed name (EVALSHA, with EVAL on NOSCRIPT after a restart
  * or failover).
  */
@@ -18,6 +19,7 @@ const LUA_DIR = new URL('./lua/', import.meta.url);
 export const SCRIPT_NAMES = [
   'createRun',
   'resumeHook',
+  'resumeHooksByTag',
   'acquireRun',
   'releaseRun',
   'renewLease',
@@ -35,6 +37,24 @@ export const SCRIPT_NAMES = [
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
+/** The keys compiled into the scripts that claim and release hook tokens (Keyspace.hookKeys). */
+export interface HookKeys {
+  /** The tag index key, the tag in place of a NUL byte. */
+  tagTemplate: string;
+  /** The tagged claims counter. */
+  tagSeq: string;
+}
+
+/** A Lua string literal holding exactly `s`: bytes other than letters, digits and `_{}:.-` as 3-digit `\ddd` escapes. */
+function luaString(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /^[A-Za-z0-9_{}:.-]$/.test(c) ? c : `\\${String(b).padStart(3, '0')}`;
+  }
+  return `'${out}'`;
+}
+
 function readLua(relative: string): string {
   return readFileSync(new URL(relative, LUA_DIR), 'utf8');
 }
@@ -44,7 +64,7 @@ function readLua(relative: string): string {
  * `replayJob`: the store's replay job template (see ReplayJobTemplate),
  * required by the scripts that enqueue a replay.
  */
-export function buildScript(name: ScriptName, replayJob?: ReplayJobTemplate): string {
+export function buildScript(name: ScriptName, replayJob?: ReplayJobTemplate, hookKeys?: HookKeys): string {
   const included = new Set<string>();
   const expand = (text: string, stack: string[]): string =>
     text.replace(/^--- @include "([A-Za-z0-9_]+)"\s*$/gm, (_m, inc: string) => {
@@ -59,6 +79,11 @@ export function buildScript(name: ScriptName, replayJob?: ReplayJobTemplate): st
     if (!replayJob) throw new Error(`Lua script ${name} enqueues replays: build it with the store's replay job template`);
     body = body.replace(/^--- @replay-job-parts\s*$/m, () => replayJobLua(replayJob));
   }
+  if (/^--- @hook-keys\s*$/m.test(body)) {
+    if (!hookKeys) throw new Error(`Lua script ${name} claims or releases hook tokens: build it with the keyspace's hook keys`);
+    const lua = `local HOOK_TAG_TEMPLATE = ${luaString(hookKeys.tagTemplate)}\nlocal HOOK_TAG_SEQ = ${luaString(hookKeys.tagSeq)}`;
+    body = body.replace(/^--- @hook-keys\s*$/m, () => lua);
+  }
   return body;
 }
 
@@ -70,9 +95,11 @@ export class ScriptRunner {
     private readonly client: Redis | Cluster,
     /** The store's replay job template (compiled into the scripts that enqueue). */
     replayJob: ReplayJobTemplate,
+    /** The prefix's hook tag keys (compiled into the scripts that claim and release tokens). */
+    hookKeys: HookKeys,
   ) {
     for (const name of SCRIPT_NAMES) {
-      const lua = buildScript(name, replayJob);
+      const lua = buildScript(name, replayJob, hookKeys);
       const sha = createHash('sha1').update(lua).digest('hex').slice(0, 12);
       const command = `wfr_${name}_${sha}`;
       if (typeof (client as any)[command] !== 'function') client.defineCommand(command, { lua });

@@ -20,7 +20,11 @@ export type EventType =
   | 'wait_created'
   | 'wait_completed'
   /** A patch marker: the code took the patched branch of patched(id) here (lib/replay/patches.ts). */
-  | 'patch_applied';
+  | 'patch_applied'
+  /** A hook's timeout passed while it was live (createHook({ timeout })): disposed, token released. Ours. */
+  | 'hook_timed_out'
+  /** The workflow's createHook({ token }) took the hook start() claimed (`hook_0`). Ours. */
+  | 'hook_adopted';
 
 /**
  * What carries the workflow clock: step ops, and the events they append.
@@ -69,6 +73,14 @@ export interface HookRecord {
   isWebhook: boolean;
   /** Webhook response mode (superjson text of a stored Response, or 'manual'). */
   respondWith?: string;
+  /** Tags (createHook({ tags })): resumeHooks({ tag }) reaches the hook. */
+  tags?: string[];
+  /** Claim sequence number of a tagged hook (its score in the tag indexes). */
+  seq?: number;
+  /** When the hook times out (epoch ms; createHook({ timeout })). */
+  timeoutAt?: number;
+  /** Claimed by start(..., { hook }) and not yet adopted by the workflow's createHook. */
+  claimed?: boolean;
 }
 
 /** The run hash. */
@@ -143,11 +155,20 @@ export type CommitOp =
     } & WorkflowClocked)
   | (OpBase & {
       t: 'hook_created';
-      /** event data (superjson: token, isWebhook) */ d: string;
+      /** event data (superjson: token, isWebhook, timeoutAt?, tags?) */ d: string;
       /** token the hook claims in the token hash */ tk: string;
       /** metadata, superjson (HookRecord.metadata) */ md?: string;
       /** is a webhook (HookRecord.isWebhook) */ wh: boolean;
       /** webhook response mode (HookRecord.respondWith) */ rw?: string;
+      /** tags (HookRecord.tags) */ tg?: string[];
+      /** timeout at (epoch ms; HookRecord.timeoutAt, and a timer under the hook's id) */ to?: number;
+    })
+  | (OpBase & {
+      t: 'hook_adopted';
+      /** event data (superjson: timeoutAt?, tags?) */ d: string;
+      /** metadata replacing the claim's, superjson */ md?: string;
+      /** tags */ tg?: string[];
+      /** timeout at (epoch ms) */ to?: number;
     })
   | (OpBase & { t: 'hook_disposed'; /** event data (superjson: {}) */ d: string })
   | (OpBase & { t: 'wait_created'; /** event data (superjson: resumeAt) */ d: string; /** resume at (epoch ms; WaitState.at) */ at: number })
@@ -245,4 +266,5 @@ export interface StepState {
 export interface WaitState {
   s: 'waiting' | 'completed';
   /** resume at (ms) */ at: number;
+  /** 'hook': the timer of a hook's timeout (the wait id is the hook's id), not a sleep */ k?: 'hook';
 }

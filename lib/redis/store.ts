@@ -160,7 +160,7 @@ export class Store {
     } finally {
       await slotQueue.close();
     }
-    (store as { scripts: ScriptRunner }).scripts = new ScriptRunner(store.client, store.template);
+    (store as { scripts: ScriptRunner }).scripts = new ScriptRunner(store.client, store.template, store.keys.hookKeys());
     return store;
   }
 
@@ -261,6 +261,8 @@ export class Store {
     idempotencyKey?: string;
     /** Keep the run's keys this long after it ends (unset: until deleted). */
     retentionMs?: number;
+    /** A hook token to claim with the run (see createRun.lua: `hook_0`, adopted by the workflow's createHook). */
+    claim?: { token: string; metadata?: string; data: string };
   }): Promise<{ runId: string; created: boolean }> {
     const k = this.keys;
     const reply = await this.scripts.run(
@@ -274,13 +276,18 @@ export class Store {
         k.runsByWorkflow(p.workflowName),
         k.runsByVersion(p),
         k.routes(),
+        k.hooks(),
+        k.runHooks(p.runId),
       ],
       [
         p.runId, p.workflowName, p.data, p.input, p.idempotencyKey ? '1' : '0', p.retentionMs ? String(p.retentionMs) : '',
-        startHintJobData(p.runId, p.workflowName, p.input), p.version, routeId(p), QUEUE_NAMES.replays(p),
+        // A run that claims a hook has no start hint: its first replay reads the log (the claim) before its code runs.
+        p.claim ? '' : startHintJobData(p.runId, p.workflowName, p.input), p.version, routeId(p), QUEUE_NAMES.replays(p),
+        p.claim ? JSON.stringify({ token: p.claim.token, ...(p.claim.metadata !== undefined ? { metadata: p.claim.metadata } : {}) }) : '',
+        p.claim?.data ?? '',
       ],
     );
-    if (reply[0] < 0) this.fail(reply, 'createRun', { runId: p.runId });
+    if (reply[0] < 0) this.fail(reply, 'createRun', { runId: p.runId, token: p.claim?.token });
     return { runId: String(reply[1]), created: reply[0] === LuaCode.OK };
   }
 
@@ -449,12 +456,12 @@ export class Store {
     return String(reply[1]);
   }
 
-  /** wait_completed for a fired timer, and wake the run. */
+  /** A fired timer: wait_completed (a sleep) or hook_timed_out (a hook's timeout), and wake the run. */
   async completeWait(runId: string, waitId: string): Promise<string> {
     const k = this.keys;
     const reply = await this.scripts.run(
       'completeWait',
-      [k.run(runId), k.runEvents(runId), k.runWaits(runId)],
+      [k.run(runId), k.runEvents(runId), k.runWaits(runId), k.runHooks(runId), k.hooks()],
       [waitId],
     );
     if (reply[0] < 0) this.fail(reply, 'completeWait', { runId });

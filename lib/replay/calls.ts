@@ -4,7 +4,7 @@
  * (`step_1`, `hook_1`, `wait_1`...). Each consumes the events of its id and
  * settles the promise the workflow awaits.
  */
-import { FatalError, HookConflictError, NondeterminismError } from '../errors/errors.js';
+import { FatalError, HookConflictError, HookTimeoutError, NondeterminismError } from '../errors/errors.js';
 import type { StoredEvent } from '../redis/store-types.js';
 import { deserialize } from '../serialization/codec.js';
 
@@ -94,13 +94,25 @@ export class HookCall {
   conflict: { conflictingRunId?: string } | undefined;
   disposed = false;
   disposedLogged = false;
+  /** hook_timed_out consumed: payloads buffered before it are still delivered, then next() rejects. */
+  timedOut = false;
+  /** createHook({ timeout }): when the hook times out (epoch ms). */
+  timeoutAt: number | undefined;
+  /** createHook({ tags }). */
+  tags: string[] | undefined;
+  /**
+   * The hook start() claimed for the run (`hook_0`, lib/replay/claimed-hook.ts):
+   * `adopted` once the workflow's createHook({ token }) took it, `adoptLogged`
+   * once its hook_adopted is in the log.
+   */
+  claim: { adopted: boolean; adoptLogged: boolean } | undefined;
   private readonly buffer: unknown[] = [];
   private waiters: Waiter[] = [];
 
   constructor(
     readonly id: string,
     readonly token: string,
-    readonly metadata: string | undefined,
+    public metadata: string | undefined,
     readonly isWebhook: boolean,
     /** Webhook response mode: 'manual', a stored Response (superjson), or none (202). */
     public respondWith: string | undefined,
@@ -115,6 +127,7 @@ export class HookCall {
     return new Promise((resolve, reject) => {
       if (this.conflict) return reject(new HookConflictError(this.token, this.conflict.conflictingRunId));
       if (this.buffer.length > 0) return resolve(this.buffer.shift());
+      if (this.timedOut) return reject(new HookTimeoutError(this.token));
       this.waiters.push({ resolve, reject, generation: this.generation() });
     });
   }
@@ -165,6 +178,19 @@ export class HookCall {
       }
       case 'hook_disposed':
         this.disposedLogged = true;
+        return 'quiet';
+      case 'hook_timed_out': {
+        // Recorded by the timer's script with the token's release: the hook is gone for good.
+        this.timedOut = true;
+        this.disposedLogged = true;
+        const waiting = this.waiters;
+        this.waiters = [];
+        for (const w of waiting) w.reject(new HookTimeoutError(this.token));
+        return waiting.length > 0 ? 'settled' : 'quiet';
+      }
+      case 'hook_adopted':
+        if (!this.claim) throw new NondeterminismError(`Replay diverged: ${this.id} was not claimed by start(), yet the log says the workflow adopted it.`);
+        this.claim.adoptLogged = true;
         return 'quiet';
       default:
         throw new NondeterminismError(`Replay diverged: event ${ev.type} cannot belong to hook ${this.id}.`);

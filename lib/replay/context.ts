@@ -24,6 +24,10 @@ export interface HookRequest {
   respondWith?: string;
   /** Resolves the response mode asynchronously (a static Response). */
   respondWithAsync?: () => Promise<string>;
+  /** createHook({ timeout }), resolved to epoch ms (a recorded hook keeps its recorded timer). */
+  timeoutAt?: number;
+  /** createHook({ tags }), validated. */
+  tags?: string[];
 }
 
 /** The running workflow execution, as workflow-side code sees it (implemented by the replay engine's Execution). */

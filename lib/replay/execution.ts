@@ -15,6 +15,7 @@ import { NondeterminismError, SerializationError } from '../errors/errors.js';
 import type { CommitOp, StoredEvent } from '../redis/store-types.js';
 import { peekData, serialize } from '../serialization/codec.js';
 import { Call, HookCall, StepCall, WaitCall } from './calls.js';
+import { adoptionOp, CLAIMED_HOOK_ID, claimedHookCall, claimedTokenOf } from './claimed-hook.js';
 import { workflowStorage, type HookRequest, type WorkflowHandle } from './context.js';
 import { seededRandom } from './determinism.js';
 import { compareEventIds } from './event-ids.js';
@@ -34,8 +35,8 @@ export interface Intents {
   inline: StepCall[];
   /** Steps to put on the step queue. */
   queued: StepCall[];
-  /** New sleeps that need a timer. */
-  timers: WaitCall[];
+  /** New sleeps and hook timeouts that need a timer (the id names the wait, or the hook). */
+  timers: { id: string; resumeAt: number }[];
 }
 
 export interface ExecutionInit {
@@ -221,7 +222,7 @@ export class Execution implements WorkflowHandle {
       case PATCH_EVENT:
         return this.patches.consume(ev, this.consumed);
     }
-    const call = this.calls.get(ev.correlationId);
+    const call = this.calls.get(ev.correlationId) ?? this.claimedCall(ev);
     if (!call) {
       const stepName = ev.type === 'step_created' ? peekData<{ stepName?: string }>(ev.data)?.stepName : undefined;
       throw new NondeterminismError(
@@ -250,8 +251,31 @@ export class Execution implements WorkflowHandle {
     return call.promise;
   }
 
+  /**
+   * The hook start() claimed (lib/replay/claimed-hook.ts), made when the log
+   * shows it first: `ev` being consumed, or read ahead (before adoption).
+   */
+  private claimedCall(ev?: StoredEvent): HookCall | undefined {
+    const known = this.calls.get(CLAIMED_HOOK_ID);
+    if (known?.kind === 'hook') return known;
+    const token = claimedTokenOf(ev) ?? claimedTokenOf(this.lookahead.get(CLAIMED_HOOK_ID));
+    if (token === undefined) return undefined;
+    const call = claimedHookCall(token, () => this.consumed);
+    this.register(call);
+    return call;
+  }
+
   /** A hook created by workflow code. Tokens recorded in the log win over new ones. */
   createHook(opts: HookRequest): HookCall {
+    const claimed = opts.token !== undefined && !opts.isWebhook ? this.claimedCall() : undefined;
+    if (claimed?.claim && !claimed.claim.adopted && claimed.token === opts.token) {
+      // The workflow takes the hook start() claimed, with the payloads it holds.
+      claimed.claim.adopted = true;
+      if (opts.metadata !== undefined) claimed.metadata = opts.metadata;
+      claimed.timeoutAt = opts.timeoutAt;
+      claimed.tags = opts.tags;
+      return claimed;
+    }
     const id = `hook_${++this.seq.hook}`;
     const recorded = this.lookahead.get(id);
     let token = opts.token;
@@ -265,6 +289,8 @@ export class Execution implements WorkflowHandle {
       token = recordedToken ?? token;
     }
     const call = new HookCall(id, token ?? opts.newToken(), opts.metadata, opts.isWebhook, opts.respondWith, () => this.consumed);
+    call.timeoutAt = opts.timeoutAt;
+    call.tags = opts.tags;
     if (opts.respondWithAsync) {
       const pending = opts.respondWithAsync().then((v) => {
         call.respondWith = v;
@@ -360,21 +386,38 @@ export class Execution implements WorkflowHandle {
     // Hooks first, so a step that sends a token out runs after the hook exists. Disposals of hooks the
     // log has go before new hooks: `h.dispose(); createHook({ token })` must find the token free.
     const disposeOp = (c: Call) => c.kind === 'hook' && c.disposed && !c.disposedLogged && !c.conflict;
+    const hookTimer = (c: HookCall) => {
+      if (c.timeoutAt !== undefined && !disposeOp(c)) out.timers.push({ id: c.id, resumeAt: c.timeoutAt });
+    };
     for (const c of open) {
-      if (c.kind === 'hook' && c.created && disposeOp(c)) out.ops.push({ t: 'hook_disposed', c: c.id, d: serialize({}) });
+      if (c.kind !== 'hook') continue;
+      const adopt = adoptionOp(c);
+      if (adopt) {
+        out.ops.push(adopt);
+        hookTimer(c);
+      }
+      if (c.created && disposeOp(c)) out.ops.push({ t: 'hook_disposed', c: c.id, d: serialize({}) });
     }
     for (const c of open) {
       if (c.kind !== 'hook') continue;
-      if (!c.created) {
+      if (!c.created && !c.claim) {
         out.ops.push({
           t: 'hook_created',
           c: c.id,
-          d: serialize({ token: c.token, isWebhook: c.isWebhook }),
+          d: serialize({
+            token: c.token,
+            isWebhook: c.isWebhook,
+            ...(c.timeoutAt !== undefined ? { timeoutAt: c.timeoutAt } : {}),
+            ...(c.tags ? { tags: c.tags } : {}),
+          }),
           tk: c.token,
           wh: c.isWebhook,
           ...(c.metadata !== undefined ? { md: c.metadata } : {}),
           ...(c.respondWith !== undefined ? { rw: c.respondWith } : {}),
+          ...(c.tags ? { tg: c.tags } : {}),
+          ...(c.timeoutAt !== undefined ? { to: c.timeoutAt } : {}),
         });
+        hookTimer(c);
         // Created and disposed since the last commit: disposed right after, before the next hook claims its token.
         if (disposeOp(c)) out.ops.push({ t: 'hook_disposed', c: c.id, d: serialize({}) });
       }

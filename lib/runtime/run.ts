@@ -10,6 +10,7 @@ import type { Store } from '../redis/store.js';
 import type { EventType, RunRecord } from '../redis/store-types.js';
 import { deserialize } from '../serialization/codec.js';
 import { getStore, getStreamMux, getWatcher } from './config.js';
+import { assertOutsideWorkflow } from './outside-workflow.js';
 import type { ReadableOptions } from './stream-reader.js';
 import { assertEventId, assertRunId, checkLimit, MAX_STREAM_ID } from './validate.js';
 
@@ -143,8 +144,12 @@ export class Run<R = unknown> {
     return (await getStore()).runFootprint(this.runId);
   }
 
-  /** Cancels a pending or running run: releases its hook tokens; later step results are refused. */
+  /**
+   * Cancels a pending or running run: releases its hook tokens; later step results are refused.
+   * Rejects with `UnavailableInWorkflowError` in workflow code (cancel from a step).
+   */
   async cancel(): Promise<void> {
+    assertOutsideWorkflow('run.cancel()');
     await (await getStore()).cancelRun(this.runId);
   }
 

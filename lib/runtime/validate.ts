@@ -90,3 +90,29 @@ export function assertWorkflowNameFilter(name: unknown, what = 'listRuns({ workf
     throw new InvalidArgumentError(`${what}: pass a workflow name as given to defineWorkflow (1-200 letters, digits or '_ . : / @ -').`);
   }
 }
+
+/** Most tags on one hook (createHook({ tags })). */
+export const MAX_HOOK_TAGS = 10;
+
+/** Longest tag, in UTF-8 bytes. */
+export const MAX_TAG_BYTES = 128;
+
+/** Throws unless `tag` is a non-empty string of at most 128 UTF-8 bytes without control characters. */
+export function assertTag(tag: unknown, what = 'tag'): asserts tag is string {
+  if (typeof tag !== 'string' || tag.length === 0) {
+    throw new InvalidArgumentError(`${what}: a tag is a non-empty string, e.g. 'order:42'.`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(tag)) throw new InvalidArgumentError(`${what}: a tag cannot contain control characters.`);
+  if (tag.length * 3 > MAX_TAG_BYTES && Buffer.byteLength(tag, 'utf8') > MAX_TAG_BYTES) {
+    throw new InvalidArgumentError(`${what}: a tag is at most ${MAX_TAG_BYTES} bytes (UTF-8).`);
+  }
+}
+
+/** Throws unless `tags` is an array of at most 10 distinct valid tags ({@link assertTag}). */
+export function assertTags(tags: unknown, what = 'createHook({ tags })'): asserts tags is string[] {
+  if (!Array.isArray(tags)) throw new InvalidArgumentError(`${what}: pass an array of strings, e.g. ['order:42'].`);
+  if (tags.length > MAX_HOOK_TAGS) throw new InvalidArgumentError(`${what}: a hook has at most ${MAX_HOOK_TAGS} tags, got ${tags.length}.`);
+  for (const t of tags) assertTag(t, what);
+  if (new Set(tags).size !== tags.length) throw new InvalidArgumentError(`${what}: each tag may be given once.`);
+}

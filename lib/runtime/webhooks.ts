@@ -5,6 +5,7 @@ import { superjson } from '../serialization/superjson.js';
 import { loadResponse, storeRequest, WebhookRequest, type StoredResponse } from '../webhooks/http-codec.js';
 import { getConfig, getResponseWaiter, getStore } from './config.js';
 import { newResumeId } from './ids.js';
+import { assertOutsideWorkflow } from './outside-workflow.js';
 import { assertToken } from './validate.js';
 
 /** How long resumeWebhook waits for a `'manual'` response (ms). */
@@ -17,9 +18,11 @@ export { WebhookResponseTimeoutError } from './webhook-waiter.js';
  * Resumes the webhook holding `token` with `request` and returns the HTTP
  * response: `202` by default, the webhook's static response, or — with
  * `respondWith: 'manual'` — the response a step sends with `request.respondWith()`.
- * A plain (non-webhook) hook is reported as not found.
+ * A plain (non-webhook) hook is reported as not found. Rejects with
+ * `UnavailableInWorkflowError` in workflow code (call it from a step).
  */
 export async function resumeWebhook(token: string, request: Request, opts: { responseTimeoutMs?: number } = {}): Promise<Response> {
+  assertOutsideWorkflow('resumeWebhook()');
   assertToken(token);
   const store = await getStore();
   // Cheap pre-check so a manual webhook gets a response id and unknown tokens do not read the body.

@@ -95,7 +95,7 @@ describe('cli: commands', function () {
     expect(out).to.match(/^\+\S+\s+attempt 1\s+retrying\s+\d+ms, error: first attempt fails/m);
     expect(out).to.match(/^\+\S+\s+attempt 2\s+completed\s+\d+ms$/m);
     expect(out).to.match(/^\+\S+\s+sleep\s+\S+\s+completed\s+for \d+ms, until \+\S+, woke at \+\S+$/m);
-    expect(out).to.match(/^\+\S+\s+hook\s+\S+\s+waiting\s+0 payloads$/m);
+    expect(out).to.match(/^\+\S+\s+hook\s+\S+\s+waiting\s+0 payloads, tags cli:greet$/m);
     expect(out).not.to.include(greetToken('ada'));
   });
 
@@ -120,6 +120,7 @@ describe('cli: commands', function () {
     expect(out).to.match(new RegExp(`^Run\\s+${ada.runId}$`, 'm'));
     expect(out).to.match(/^Hook\s+\S+$/m).and.match(/^Created\s+\d{4}-/m).and.match(/^Webhook\s+no$/m);
     expect(out).to.match(/^Metadata\s+\{"purpose":"approval"\}$/m);
+    expect(out).to.match(/^Tags\s+cli:greet$/m).and.match(/^Timeout\s+-$/m);
     const doc = await okJson('hooks', 'show', greetToken('ada'));
     expect(doc).to.deep.include({ runId: ada.runId, token: greetToken('ada'), isWebhook: false, metadata: { purpose: 'approval' } });
     expect(doc.hookId).to.be.a('string');
@@ -133,7 +134,7 @@ describe('cli: commands', function () {
     const show = await ok('runs', 'show', ada.runId);
     expect(show).to.match(/^Status\s+completed$/m).and.match(/^Ended\s+.+\(after .+\)$/m);
     expect(show).to.match(/^Output\s+\{"greeting":"HELLO ADA!","ok":true\}$/m);
-    expect(show).to.match(/^\+\S+\s+hook\s+\S+\s+closed\s+1 payload, last at \+\S+$/m);
+    expect(show).to.match(/^\+\S+\s+hook\s+\S+\s+closed\s+1 payload, last at \+\S+, tags cli:greet$/m);
     expect(show).to.match(/^\+\S+\s+run\s+completed$/m);
   });
 

@@ -214,10 +214,10 @@ export function buildCorpus(seed: number, t: Targets, randomCount: number, unkno
     for (const method of METHODS) addOn(tpl, { seg: encodeURIComponent(tpl.value), live: tpl.live }, method, `${tpl.kind}:method`);
   }
   // 3. Fixed routes (no parameter) × every method.
-  for (const path of ['/hooks/resume', '/runs', '/inspector', '/admin/queues', '/admin/queues/', '/admin/queues/api/queues', `${WEBHOOK}/`, `${WEBHOOK}`, `//${WEBHOOK.slice(1)}/x`, `/%2e%2e${WEBHOOK}/x`, `${WEBHOOK}/a/b`, '/runs/', '/runs//events', '/%ZZ', '/runs%ZZ', '/hooks/resume%00', '/hooks/%2e%2e/runs', '/hooks/resume/..%2f..%2fruns']) {
+  for (const path of ['/hooks/resume', '/hooks/resume-by-tag', '/hooks/resume-by-tag/', '/runs', '/inspector', '/admin/queues', '/admin/queues/', '/admin/queues/api/queues', `${WEBHOOK}/`, `${WEBHOOK}`, `//${WEBHOOK.slice(1)}/x`, `/%2e%2e${WEBHOOK}/x`, `${WEBHOOK}/a/b`, '/runs/', '/runs//events', '/%ZZ', '/runs%ZZ', '/hooks/resume%00', '/hooks/%2e%2e/runs', '/hooks/resume/..%2f..%2fruns']) {
     for (const method of METHODS) {
       const small = rand() < 0.5 ? Buffer.from(`{"token":"${unknown()}","data":{"${KEY_MARKER}":1}}`) : undefined;
-      add({ kind: 'fixed', method, path, headers: small ? ctJson : {}, body: small, auth: rand() < 0.85, operator: /^\/(runs|inspector|admin)/.test(path) });
+      add({ kind: 'fixed', method, path, headers: small ? ctJson : {}, body: small, auth: rand() < 0.85, operator: /^\/(runs|inspector|admin|hooks\/resume-by-tag)/.test(path) });
     }
   }
   // 4. Resume route body matrix: live tokens only inside breakers or broken JSON.
@@ -237,6 +237,27 @@ export function buildCorpus(seed: number, t: Targets, randomCount: number, unkno
     add({ kind: 'resume:odd-token', method: 'POST', path: '/hooks/resume', headers: { ...ctJson }, body: Buffer.from(`{"token":${tok},"data":{"${KEY_MARKER}":"${PAYLOAD_MARKER}"}}`), auth: false, operator: false });
   }
   add({ kind: 'resume:invalid-utf8', method: 'POST', path: '/hooks/resume', headers: { ...ctJson }, body: Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), auth: false, operator: false });
+  // 4b. The fan-out route (operator): bodies that can never resume anything (no tag the suite's hooks have is valid here).
+  const marked = `{"${KEY_MARKER}":"${PAYLOAD_MARKER}"}`;
+  const tagBodies = [
+    ...ODD_TOKENS.map((tag) => `{"tag":${tag},"data":${marked}}`),
+    `{"data":${marked}}`,
+    `{"tag":"ok-tag","data":${marked},"maxHooks":"10"}`,
+    `{"tag":"ok-tag","data":${marked},"maxHooks":0}`,
+    `{"tag":"ok-tag","data":${marked},"maxHooks":1e9}`,
+    `{"tag":"ok-tag","data":${marked},"maxHooks":1.5}`,
+    `{"tag":"ok-tag","data":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+    `{"tag":"${'t'.repeat(129)}","data":1}`,
+    `[{"tag":"ok-tag"}]`,
+    '"ok-tag"',
+    `{"tag":"ok-tag","data":${marked}`,
+  ];
+  for (const text of tagBodies) {
+    add({ kind: 'tag:body', method: 'POST', path: '/hooks/resume-by-tag', headers: { ...ctJson }, body: Buffer.from(text), auth: rand() < 0.85, operator: true });
+  }
+  for (const ct of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+    add({ kind: 'tag:content-type', method: 'POST', path: '/hooks/resume-by-tag', headers: { 'content-type': ct }, body: Buffer.from(`tag=ok-tag&data=${PAYLOAD_MARKER}`), auth: true, operator: true });
+  }
   // 5. Query matrices of the run routes and the inspector.
   for (const key of ['cursor', 'limit', 'status', 'workflowName']) {
     for (const v of [...NUMBERS, 'x'.repeat(300), '%E0%A4', 'a%20b', `${KEY_MARKER}`]) {

@@ -268,6 +268,9 @@ describe('express: hostile HTTP (generated corpus)', function () {
     const cancel = { method: 'POST', path: `/runs/${liveRunId}/cancel`, headers: { 'content-type': 'application/json' }, body: '{}' };
     expect((await rawRequest(open.url, cancel)).status).to.equal(401);
     expect((await rawRequest(closed.url, { ...cancel, headers: { ...cancel.headers, ...OPERATOR } })).status).to.equal(403);
+    const fanOut = { method: 'POST', path: '/hooks/resume-by-tag', headers: { 'content-type': 'application/json' }, body: '{"tag":"none","data":1}' };
+    expect((await rawRequest(open.url, fanOut)).status).to.equal(401);
+    expect((await rawRequest(closed.url, { ...fanOut, headers: { ...fanOut.headers, ...OPERATOR } })).status).to.equal(403);
     // The closed router said so once, when it was built; so did its unmounted dashboard.
     expect(logged.filter((l) => l.includes('operator routes') && l.includes('403'))).to.have.length(1);
     expect(logged.filter((l) => l.includes('dashboard is not mounted'))).to.have.length(1);

@@ -208,4 +208,17 @@ describe('express: buildTimeline', () => {
     const ended = buildTimeline([ev('hook_created', 'hook_1', 1, { token: 'tk' }), ev('run_completed', '', 2, { output: 1 })]);
     expect(ended[0]).to.deep.include({ status: 'closed' }).and.not.have.property('token');
   });
+
+  it('shows tags, the timeout and a timed-out hook (without its token); a hook claimed by start() is flagged', () => {
+    const items = buildTimeline([
+      ev('hook_created', 'hook_0', 1, { token: 'claim', isWebhook: false, claimed: true }),
+      ev('hook_adopted', 'hook_0', 2, { tags: ['order:42'] }),
+      ev('hook_created', 'hook_1', 3, { token: 'tk', isWebhook: false, timeoutAt: T + 1000, tags: ['a', 'b'] }),
+      ev('hook_received', 'hook_1', 4, { payload: 'p' }),
+      ev('hook_timed_out', 'hook_1', 1000, { timeoutAt: T + 1000 }),
+    ]);
+    expect(items[0]).to.deep.include({ id: 'hook_0', claimed: true, tags: ['order:42'], status: 'waiting', token: 'claim' });
+    expect(items[1]).to.deep.include({ id: 'hook_1', status: 'timed_out', tags: ['a', 'b'], payloads: 1, timeoutAt: new Date(T + 1000).toISOString() });
+    expect(items[1]).to.not.have.property('token');
+  });
 });

@@ -38,7 +38,7 @@ export function registerHookCommands(program: Command): void {
 
   hooks
     .command('show')
-    .description('show the live hook holding a token: run, hook id, creation time, webhook or not, metadata')
+    .description('show the live hook holding a token: run, hook id, creation time, webhook or not, tags, timeout, metadata')
     .argument('<token>', 'the hook token')
     .option('--json', 'print JSON')
     .action(
@@ -55,6 +55,8 @@ export function registerHookCommands(program: Command): void {
             ['Hook', hook.hookId],
             ['Created', formatTime(hook.createdAt)],
             ['Webhook', hook.isWebhook ? 'yes' : 'no'],
+            ['Tags', hook.tags?.join(', ') || '-'],
+            ['Timeout', hook.timeoutAt ? formatTime(hook.timeoutAt) : '-'],
             ['Metadata', hook.metadata === undefined ? '-' : preview(hook.metadata, 2000)],
           ];
           for (const [k, v] of rows) println(`${k.padEnd(8)}  ${v}`);

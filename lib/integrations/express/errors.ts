@@ -23,6 +23,8 @@ const STATUS_BY_NAME: Record<string, number> = {
   InvalidArgumentError: 400,
   SerializationError: 400,
   HookPayloadValidationError: 400,
+  // resumeHooks: more live hooks have the tag than the request's maxHooks (nothing written).
+  TooManyHooksError: 400,
   PayloadTooLargeError: 413,
   HookConflictError: 409,
   EntityConflictError: 409,

@@ -1,13 +1,14 @@
 /**
- * The two public routes that resume hooks: the seed page's JSON resume route
- * and the webhook route. Both only parse and validate; errors go to the
- * router's error middleware.
+ * The routes that resume hooks: the two public ones (the seed page's JSON
+ * resume route and the webhook route) and the operator's fan-out by tag.
+ * They only parse and validate; errors go to the router's error middleware.
  */
 import express, { type RequestHandler, type Router } from 'express';
 import { WEBHOOK_PATH } from '../../authoring/webhook.js';
 import { InvalidArgumentError } from '../../errors/errors.js';
 import { getConfig } from '../../runtime/config.js';
 import { resumeHook } from '../../runtime/hooks.js';
+import { resumeHooks } from '../../runtime/resume-by-tag.js';
 import { DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS, resumeWebhook } from '../../runtime/webhooks.js';
 import { isWebhookMethod, WEBHOOK_ALLOW, WEBHOOK_METHOD_NOT_ALLOWED } from '../webhook-methods.js';
 import { routeParam } from './request-params.js';
@@ -58,6 +59,10 @@ export interface HookRoutesOptions {
   resumePath: string;
   /** How long the webhook route waits for a `'manual'` response (ms). */
   webhookResponseTimeoutMs?: number;
+  /** Path of the operator's fan-out route (`POST { tag, data, maxHooks? }`). */
+  resumeByTagPath: string;
+  /** The operator routes' guards (the app's auth middleware), in front of the fan-out route. */
+  guards: RequestHandler[];
 }
 
 /**
@@ -78,6 +83,20 @@ export function mountHookRoutes(router: Router, opts: HookRoutesOptions): void {
     // resumeHook validates the token (type, length) and the payload (serialisable, size) before writing.
     const hook = await resumeHook(token as string, data).catch(payloadTooDeep);
     res.json({ runId: hook.runId });
+  });
+
+  // The fan-out writes to every run waiting on the tag: an operator route, behind auth (before the body is read).
+  router.post(opts.resumeByTagPath, ...opts.guards, json, async (req, res) => {
+    const body: unknown = req.body;
+    if (!req.is('application/json') || body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new InvalidArgumentError('Send a JSON object { "tag": "<tag>", "data": <payload>, "maxHooks"?: <n> } with content-type application/json.');
+    }
+    const { tag, data, maxHooks } = body as { tag?: unknown; data?: unknown; maxHooks?: unknown };
+    if (tag === undefined) throw new InvalidArgumentError('Missing "tag": send { "tag": "<tag>", "data": <payload> }.');
+    if (maxHooks !== undefined && typeof maxHooks !== 'number') throw new InvalidArgumentError('"maxHooks" must be a number.');
+    // resumeHooks validates the tag, the limit and the payload before writing.
+    const hooks = await resumeHooks({ tag: tag as string }, data, { maxHooks }).catch(payloadTooDeep);
+    res.json({ resumed: hooks.length, hooks: hooks.map((h) => ({ runId: h.runId, hookId: h.hookId })) });
   });
 
   const timeoutMs = opts.webhookResponseTimeoutMs ?? DEFAULT_WEBHOOK_RESPONSE_TIMEOUT_MS;

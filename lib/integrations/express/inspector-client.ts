@@ -144,6 +144,7 @@ export const INSPECTOR_CLIENT_JS = String.raw`
         status: badge(it.status),
         details: h('div', null, plural(it.payloads, 'payload') + ' received',
           it.lastPayloadAt ? ' (last ' + fmtTime(it.lastPayloadAt) + ')' : '',
+          it.tags && it.tags.length ? h('div', null, 'tags ', ...it.tags.map((t) => h('code', null, t))) : '',
           // A webhook is resumed by HTTP requests to its URL, not with a JSON payload.
           it.token && it.isWebhook ? h('div', null, 'URL ', h('code', null, cfg.base + cfg.webhookPath + '/' + encodeURIComponent(it.token))) : '',
           it.token && !it.isWebhook ? h('div', null, 'token ', h('code', null, it.token), ' ',

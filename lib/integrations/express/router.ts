@@ -15,6 +15,9 @@ import { mountRunRoutes } from './runs-routes.js';
 /** Default path of the JSON resume route. */
 export const DEFAULT_RESUME_PATH = '/hooks/resume';
 
+/** Path of the operator's fan-out route (`resumeHooks({ tag }, data)` over HTTP). */
+export const RESUME_BY_TAG_PATH = '/hooks/resume-by-tag';
+
 /** Options of {@link workflowRouter}. */
 export interface WorkflowRouterOptions {
   /** Path of the JSON resume route (`POST { token, data }` → `{ runId }`). Default `/hooks/resume`. */
@@ -107,6 +110,9 @@ function operatorGuards(options: WorkflowRouterOptions, logger: RouterLogger): R
  *   body parsers, or give them `{ verify: keepRawBody }`. A body that a parser
  *   mounted earlier consumed without keeping its bytes is answered `500`
  *   (saying so; logged once) and nothing is delivered.
+ * - `POST /hooks/resume-by-tag` — `{ tag, data, maxHooks? }` →
+ *   `200 { resumed, hooks: [{ runId, hookId }] }`: `resumeHooks({ tag }, data)`,
+ *   an operator route (behind `auth`); 400 for a bad tag, limit or body.
  * - `GET /runs`, `GET /runs/:runId`, `GET /runs/:runId/events`,
  *   `GET /runs/:runId/timeline`, `POST /runs/:runId/cancel`, and
  *   `GET /inspector` — the run inspector page: the operator routes, behind
@@ -143,7 +149,7 @@ export function workflowRouter(options: WorkflowRouterOptions = {}): Router {
   const guards = operatorGuards(options, logger);
 
   const router = Router();
-  mountHookRoutes(router, { resumePath, webhookResponseTimeoutMs: wto });
+  mountHookRoutes(router, { resumePath, webhookResponseTimeoutMs: wto, resumeByTagPath: RESUME_BY_TAG_PATH, guards });
   mountRunRoutes(router, guards);
 
   let dashboardPath: string | undefined;

@@ -1,7 +1,8 @@
 --[[
   Commits what one replay decided, atomically and fenced by the run's epoch:
   step_created / step_started / step_completed / step_failed / step_retrying,
-  hook_created (token claim, or a stored hook_conflict), hook_disposed,
+  hook_created (token claim, or a stored hook_conflict), hook_adopted (the
+  workflow takes the hook start() claimed), hook_disposed,
   wait_created / wait_completed, run_completed / run_failed.
   Each op follows the official state machines; an op the state refuses is
   reported in the results and writes nothing.

@@ -1,7 +1,7 @@
 -- One run's commit (commitReplay.lua, commitReplayBatch.lua): see commitReplay.lua
 -- for the ops, the cursor, strict and the lease release.
 -- Needs includes/codes, now, appendEvent, runStatus, liveRun, stepState,
--- waitState, releaseRunHooks, streamEnd, finishRun and startRun.
+-- waitState, releaseRunHooks (and its hookIndex), streamEnd, finishRun and startRun.
 -- req: the commit, as the calling script reads it from its KEYS and ARGV:
 --   keys: runKey, streamKey, stepsKey, waitsKey, runHooksKey, hooksKey (token
 --         hash), leaseKey, resumesKey, expiringKey (expiring runs index),
@@ -156,8 +156,40 @@ local function commitRun(req)
           local rec = { runId = runId, hookId = c, token = op.tk, createdAt = now, isWebhook = op.wh == true }
           if op.md then rec.metadata = op.md end
           if op.rw then rec.respondWith = op.rw end
-          redis.call('HSET', hooksKey, op.tk, cjson.encode(rec))
+          if op.tg then rec.tags = op.tg end
+          if op.to then
+            -- The timeout's timer: a wait under the hook's id (includes/waitState.lua newHookTimeout).
+            rec.timeoutAt = op.to
+            redis.call('HSET', waitsKey, c, cjson.encode(newHookTimeout(op.to)))
+            madeWaits = true
+          end
+          claimToken(hooksKey, rec)
           redis.call('HSET', runHooksKey, c, cjson.encode({ t = op.tk, s = 'live' }))
+          res.id = appendOp(op)
+        end
+      end
+    elseif t == 'hook_adopted' then
+      -- The workflow's createHook({ token }) took the hook start() claimed
+      -- (createRun.lua): its options are applied to the live claim, once.
+      local own = getJson(runHooksKey, c)
+      if not own then res.r = 'missing'
+      elseif own.s ~= 'live' or own.a then res.r = 'exists'
+      else
+        local raw = redis.call('HGET', hooksKey, own.t)
+        local rec = raw and cjson.decode(raw)
+        if not rec or rec.runId ~= runId then res.r = 'missing'
+        else
+          if op.md then rec.metadata = op.md end
+          if op.tg then rec.tags = op.tg end
+          if op.to then
+            rec.timeoutAt = op.to
+            redis.call('HSET', waitsKey, c, cjson.encode(newHookTimeout(op.to)))
+            madeWaits = true
+          end
+          rec.claimed = nil
+          claimToken(hooksKey, rec)
+          own.a = true
+          redis.call('HSET', runHooksKey, c, cjson.encode(own))
           res.id = appendOp(op)
         end
       end
@@ -166,8 +198,9 @@ local function commitRun(req)
       if not own then res.r = 'missing'
       elseif own.s ~= 'live' then res.r = 'exists'
       else
-        local rec = redis.call('HGET', hooksKey, own.t)
-        if rec and cjson.decode(rec).runId == runId then redis.call('HDEL', hooksKey, own.t) end
+        releaseToken(hooksKey, own.t, runId)
+        -- A pending timeout of the hook has nothing left to time out.
+        redis.call('HDEL', waitsKey, c)
         own.s = 'disposed'
         redis.call('HSET', runHooksKey, c, cjson.encode(own))
         res.id = appendOp(op)

@@ -8,9 +8,18 @@
 -- A refused transition changes nothing and names the refusal as a commit op
 -- result does: 'exists' = completed already, 'too_early' = before its time.
 
+-- A hook's timeout (createHook({ timeout })) is a wait too, under the hook's
+-- id, with k = 'hook': the same timer job fires it, and completeWait.lua then
+-- times the hook out instead of appending wait_completed.
+
 -- A new wait (wait_created) that resumes at `at` (ms).
 local function newWait(at)
   return { s = 'waiting', at = at }
+end
+
+-- The timer of a hook's timeout at `at` (ms).
+local function newHookTimeout(at)
+  return { s = 'waiting', at = at, k = 'hook' }
 end
 
 -- wait_completed. Returns nil (w changed) | 'exists' | 'too_early', resumeAt.
