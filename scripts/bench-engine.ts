@@ -47,6 +47,7 @@ import { createWorker, type WorkflowWorker } from 'workflow-redis/worker';
 import { createKeyspace } from '../lib/redis/keys.js';
 import { threeNoops } from '../test/process/fixtures/workflows.js';
 import { launchRedis, type LaunchedRedis } from './redis-launcher.js';
+import { intArg } from './bench-args.js';
 
 // ---------------------------------------------------------------- parameters
 
@@ -55,14 +56,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.env.WORKFLOW_REDIS_LOG_LEVEL ??= 'warn';
 const WORKER_MAIN = join(ROOT, 'test', 'process', 'fixtures', 'worker-main.ts');
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const raw = i >= 0 ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-}
+const arg = intArg;
 function listArg(name: string, fallback: number[]): number[] {
   const i = process.argv.indexOf(`--${name}`);
   const raw = i >= 0 ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase()}`];

@@ -52,6 +52,7 @@ import { QUEUE_NAMES } from '../lib/redis/keys.js';
 import type { ReplayJobTemplate } from '../lib/queue/bullmq-contract.js';
 import { launchRedis, type LaunchedRedis } from './redis-launcher.js';
 import { fanOutBench } from './bench-fanout.js';
+import { intArg } from './bench-args.js';
 
 // ---------------------------------------------------------------- parameters
 
@@ -59,14 +60,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 // Workers log each run's start and end at info: a benchmark measures the engine, not stderr (its children inherit this).
 process.env.WORKFLOW_REDIS_LOG_LEVEL ??= 'warn';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const raw = i >= 0 ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase()}`];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-}
+const arg = intArg;
 
 const PARAMS = {
   rounds: arg('rounds', 3),

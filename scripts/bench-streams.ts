@@ -27,18 +27,12 @@ import { defineStep, defineWorkflow, getWritable } from 'workflow-redis';
 import { closeWorkflowClient, configure, start } from 'workflow-redis/api';
 import { createWorker } from 'workflow-redis/worker';
 import { launchRedis, type LaunchedRedis } from './redis-launcher.js';
+import { intArg } from './bench-args.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.env.WORKFLOW_REDIS_LOG_LEVEL ??= 'warn';
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const raw = i >= 0 ? process.argv[i + 1] : process.env[`BENCH_${name.toUpperCase()}`];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return n;
-}
+const arg = intArg;
 
 const PARAMS = { chunks: arg('chunks', 10_000), size: arg('size', 100), rounds: arg('rounds', 3), paced: arg('paced', 1000), interval: arg('interval', 2) };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -9,6 +9,7 @@ import { defineWorkflow } from 'workflow-redis';
 import { getRun, listRuns, resumeHook, start } from 'workflow-redis/api';
 import { reconcile } from 'workflow-redis/worker';
 import { QUEUE_NAMES } from '../../lib/redis/keys.js';
+import { thrownBy } from '../helpers/throws.js';
 import { claimHook, createTestRun, expectNoWrites, foundationSuite, pendingJobsOf, rejectionOf, TEST_ROUTE } from './helpers.js';
 
 const N = 'versions';
@@ -24,11 +25,11 @@ describe('workflow versions', function () {
       expect(onlyV1.version).to.equal('1');
       expect(twoV2.version).to.equal('2026-12-02.b');
       for (const bad of ['', '2@3', 'with space', 'x'.repeat(65), 2, null]) {
-        const err = rejectionOfSync(() => defineWorkflow(`${N}.bad`, async () => 0, { version: bad as never }));
+        const err = thrownBy(() => defineWorkflow(`${N}.bad`, async () => 0, { version: bad as never }));
         expect(err.name, String(bad)).to.equal('InvalidArgumentError');
         expect(err.message).to.include('1-64 letters, digits');
       }
-      expect(rejectionOfSync(() => defineWorkflow(`${N}.bad`, async () => 0, 'v2' as never)).message).to.include('{ version:');
+      expect(thrownBy(() => defineWorkflow(`${N}.bad`, async () => 0, 'v2' as never)).message).to.include('{ version:');
     });
   });
 
@@ -117,13 +118,3 @@ describe('workflow versions', function () {
     });
   });
 });
-
-/** The error a synchronous call throws. */
-function rejectionOfSync(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the call to throw');
-}

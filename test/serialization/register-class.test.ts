@@ -11,16 +11,8 @@ import { InvalidArgumentError, SerializationError } from 'workflow-redis/api';
 import { deserialize, serialize } from '../../lib/serialization/codec.js';
 import { Box, Price } from './_classes.js';
 import { difference } from './_same.js';
+import { thrownBy } from '../helpers/throws.js';
 
-/** What `fn` threw (fails when it does not throw). */
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 /** A constructor with Date's prototype that is not Date, as the worker's patched global Date is. */
 function dateStandIn(): DateConstructor {
@@ -77,7 +69,7 @@ describe('serialization: registerSerializableClass', function () {
     ];
     for (const [label, fn, message] of cases) {
       it(label, function () {
-        const err = thrown(fn);
+        const err = thrownBy(fn);
         expect(InvalidArgumentError.is(err), err.message).to.equal(true);
         expect(err.message).to.match(message);
       });
@@ -85,8 +77,8 @@ describe('serialization: registerSerializableClass', function () {
 
     it('and the refused registrations did not register anything', function () {
       class NotRegistered {}
-      expect(thrown(() => registerSerializableClass(NotRegistered, 'test.serialization.Price')).name).to.equal('InvalidArgumentError');
-      expect(SerializationError.is(thrown(() => serialize(new NotRegistered())))).to.equal(true);
+      expect(thrownBy(() => registerSerializableClass(NotRegistered, 'test.serialization.Price')).name).to.equal('InvalidArgumentError');
+      expect(SerializationError.is(thrownBy(() => serialize(new NotRegistered())))).to.equal(true);
       expect(deserialize(serialize(new Price(2n, 'X')))).to.be.instanceOf(Price);
     });
   });
@@ -94,7 +86,7 @@ describe('serialization: registerSerializableClass', function () {
   it('reading an instance of a class this process never registered fails with UnregisteredClassError naming its id', function () {
     // What another process, which registered the class, wrote.
     const text = serialize({ items: [new Price(1n, 'EUR')] }).replaceAll('test.serialization.Price', 'billing.Unknown');
-    const err = thrown(() => deserialize(text));
+    const err = thrownBy(() => deserialize(text));
     expect(UnregisteredClassError.is(err)).to.equal(true);
     expect(err).to.be.instanceOf(UnregisteredClassError);
     expect((err as UnregisteredClassError).classId).to.equal('billing.Unknown');
@@ -104,7 +96,7 @@ describe('serialization: registerSerializableClass', function () {
 
   it('an unregistered instance is refused on writing, with the fix in the message', function () {
     class Unregistered {}
-    const err = thrown(() => serialize([new Unregistered()], 'payload'));
+    const err = thrownBy(() => serialize([new Unregistered()], 'payload'));
     expect(SerializationError.is(err)).to.equal(true);
     expect(err.message).to.include('payload → array index 0: it is an instance of Unregistered; pass plain data or register the class with registerSerializableClass()');
   });

@@ -97,6 +97,18 @@ local function commitRun(req)
   -- op's own d unless the script composed it; eventType: unless it differs
   -- from the op's), with the op's wc (the worker's clock; step ops carry one).
   -- lib/redis/store.ts ownEvent rebuilds the same event from the op and its result.
+  -- A hook's options from its op (hook_created, hook_adopted): metadata, tags, and
+  -- a timeout, whose timer is a wait under the hook's id (includes/waitState.lua newHookTimeout).
+  local function applyHookOptions(rec, op, c)
+    if op.md then rec.metadata = op.md end
+    if op.tg then rec.tags = op.tg end
+    if op.to then
+      rec.timeoutAt = op.to
+      redis.call('HSET', waitsKey, c, cjson.encode(newHookTimeout(op.to)))
+      madeWaits = true
+    end
+  end
+
   local function appendOp(op, data, eventType)
     return appendEvent(streamKey, runKey, eventType or op.t, op.c, data or op.d, now, op.wc)
   end
@@ -154,15 +166,8 @@ local function commitRun(req)
           res.id = appendOp(op, res.d, 'hook_conflict')
         else
           local rec = { runId = runId, hookId = c, token = op.tk, createdAt = now, isWebhook = op.wh == true }
-          if op.md then rec.metadata = op.md end
           if op.rw then rec.respondWith = op.rw end
-          if op.tg then rec.tags = op.tg end
-          if op.to then
-            -- The timeout's timer: a wait under the hook's id (includes/waitState.lua newHookTimeout).
-            rec.timeoutAt = op.to
-            redis.call('HSET', waitsKey, c, cjson.encode(newHookTimeout(op.to)))
-            madeWaits = true
-          end
+          applyHookOptions(rec, op, c)
           claimToken(hooksKey, rec)
           redis.call('HSET', runHooksKey, c, cjson.encode({ t = op.tk, s = 'live' }))
           res.id = appendOp(op)
@@ -179,13 +184,7 @@ local function commitRun(req)
         local rec = raw and cjson.decode(raw)
         if not rec or rec.runId ~= runId then res.r = 'missing'
         else
-          if op.md then rec.metadata = op.md end
-          if op.tg then rec.tags = op.tg end
-          if op.to then
-            rec.timeoutAt = op.to
-            redis.call('HSET', waitsKey, c, cjson.encode(newHookTimeout(op.to)))
-            madeWaits = true
-          end
+          applyHookOptions(rec, op, c)
           rec.claimed = nil
           claimToken(hooksKey, rec)
           own.a = true
