@@ -92,7 +92,11 @@ describe('process: a Redis outage is one episode in the worker log', function ()
     await fake.close();
     redis = await waitFor(() => startRedis({ port }).catch(() => undefined), { timeoutMs: 20_000, intervalMs: 100, what: 'redis-server to restart' });
     await waitFor(() => listRuns().then(() => true, () => false), { timeoutMs: 30_000, what: 'the client to reconnect' });
-    await waitFor(() => lines.some((l) => l.msg.includes('Redis available again')), { what: 'the end of the outage in the log' });
+    await waitFor(() => lines.some((l) => l.msg.includes('Redis available again')), { timeoutMs: 30_000, what: 'the end of the outage in the log' }).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}; the log so far: ${JSON.stringify(lines.map((l) => `${l.level} ${l.msg}`))}`);
+      },
+    );
     expect(lines.map((l) => `${l.level} ${l.msg}`)).to.deep.equal([
       'error workflow-redis: Redis unavailable (retrying; one line per minute until it is back)',
       'warn workflow-redis: Redis available again',
