@@ -40,6 +40,9 @@ export class OutageLog {
   /** Reports the client's errors; its `'ready'` (connected again) ends the episode. */
   watchClient(client: Emitter): void {
     client.on('error', (err: unknown) => this.error('redis', err));
+    // A lost connection whose reconnects are accepted and then reset raises no 'error' of the
+    // client (only 'close'): each reconnect attempt counts in the episode, so the outage is seen.
+    client.on('reconnecting', () => this.error('redis', new Error('the connection to Redis was lost: reconnecting')));
     client.on('ready', () => this.recovered());
   }
 
