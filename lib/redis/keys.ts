@@ -27,6 +27,13 @@ export const QUEUE_NAMES = {
   steps: (r: Route) => `steps/${queueSafe(routeId(r))}`,
 } as const;
 
+/**
+ * BullMQ queues of the official-SDK World (lib/world): the official runtime's
+ * queue messages (`__wkf_workflow_*`, `__wkf_step_*`), one queue per kind, in
+ * the World's own prefix, never a native route's queue.
+ */
+export const WORLD_QUEUE_NAMES = { workflow: 'wdk-workflow', step: 'wdk-step' } as const;
+
 /** Stands for the queue name in the replay job template the scripts fill in (lib/queue/bullmq-contract.ts). */
 export const QUEUE_SLOT = '__wfr_queue__';
 
@@ -98,6 +105,8 @@ export function createKeyspace(prefix = 'wf') {
     webhookResponse: (responseId: string) => k('webhook-response', responseId),
     /** Pub/sub channel announcing manual webhook responses (message: response id). */
     webhookResponseChannel: () => k('webhook-responses'),
+    /** HASH (World): correlation id (step, hook, wait id) -> run id, for lookups without a run id. */
+    worldCorrelations: () => k('corr'),
     /** STRING: leader lock of the periodic reconciler. */
     reconcilerLock: () => k('reconciler'),
   };

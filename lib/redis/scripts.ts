@@ -35,7 +35,13 @@ export const SCRIPT_NAMES = [
   'appendChunks',
   'openStream',
 ] as const;
-export type ScriptName = (typeof SCRIPT_NAMES)[number];
+/**
+ * Entry scripts of the official-SDK World (lib/world): the official contract's
+ * transitions on the same data model, loaded only by a World's runner so the
+ * native engine's connections never define them.
+ */
+export const WORLD_SCRIPT_NAMES = ['wdkCreateRun', 'wdkStartRun', 'wdkEvent', 'wdkCancelRun', 'wdkStream'] as const;
+export type ScriptName = (typeof SCRIPT_NAMES)[number] | (typeof WORLD_SCRIPT_NAMES)[number];
 
 /** The keys compiled into the scripts that claim and release hook tokens (Keyspace.hookKeys). */
 export interface HookKeys {
@@ -97,8 +103,10 @@ export class ScriptRunner {
     replayJob: ReplayJobTemplate,
     /** The prefix's hook tag keys (compiled into the scripts that claim and release tokens). */
     hookKeys: HookKeys,
+    /** The scripts to load (default: the native engine's). */
+    names: readonly ScriptName[] = SCRIPT_NAMES,
   ) {
-    for (const name of SCRIPT_NAMES) {
+    for (const name of names) {
       const lua = buildScript(name, replayJob, hookKeys);
       const sha = createHash('sha1').update(lua).digest('hex').slice(0, 12);
       const command = `wfr_${name}_${sha}`;
@@ -109,7 +117,8 @@ export class ScriptRunner {
 
   /** Runs a script; keys and arguments are passed as KEYS and ARGV. */
   run(name: ScriptName, keys: readonly string[], argv: readonly (string | number | Buffer)[]): Promise<any> {
-    const command = this.names.get(name)!;
+    const command = this.names.get(name);
+    if (!command) throw new Error(`Lua script ${name} is not loaded by this runner`);
     return (this.client as any)[command](keys.length, ...keys, ...argv);
   }
 }
