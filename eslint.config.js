@@ -16,6 +16,8 @@ const PART = {
   replay: ['**/replay', '**/replay/**'],
   worker: ['**/worker', '**/worker/**', '**/worker.js'],
   integrations: ['**/integrations', '**/integrations/**', '**/express.js', '**/nest.js'],
+  world: ['**/world', '**/world/**'],
+  authoring: ['**/authoring', '**/authoring/**'],
 };
 /** The Redis and BullMQ client packages, subpaths included. */
 const CLIENT_PACKAGES = ['ioredis', 'ioredis/**', 'bullmq', 'bullmq/**'];
@@ -68,6 +70,23 @@ const LAYERING = [
       [PART.queue, 'lib/integrations and lib/cli never import lib/queue: the runtime owns the queues (getQueues() in lib/runtime/config.ts).'],
       [CLIENT_PACKAGES, 'lib/integrations and lib/cli never import ioredis or bullmq: they reach Redis through the runtime (lib/runtime/connect.ts).'],
     ]),
+  },
+  {
+    // The official-SDK World is an engine of its own on the store: the official runtime replays its runs.
+    files: ['lib/world/**/*.ts'],
+    rules: forbid([
+      [PART.replay, 'lib/world never imports lib/replay: official runs are replayed by the official runtime, not by the native engine.'],
+      [PART.worker, 'lib/world never imports lib/worker (or lib/worker.ts): native workers never take official runs.'],
+      [PART.authoring, 'lib/world never imports lib/authoring: official workflows are written with the official SDK.'],
+      [PART.integrations, 'lib/world never imports lib/integrations (or lib/express.ts, lib/nest.ts).'],
+    ]),
+  },
+  {
+    // No native part depends on the World (it is an optional face, workflow-redis/world).
+    files: ['lib/authoring/**/*.ts', 'lib/replay/**/*.ts', 'lib/worker/**/*.ts', 'lib/runtime/**/*.ts', 'lib/redis/**/*.ts', 'lib/queue/**/*.ts', 'lib/integrations/**/*.ts', 'lib/cli/**/*.ts', 'lib/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: PART.world, message: 'Native code never imports lib/world: the official-SDK World sits beside the engine, on the store.' }] }],
+    },
   },
   {
     // Domain facts (run statuses, the prefix rule) sit on the bottom floor: they import nothing.

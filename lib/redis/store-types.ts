@@ -102,6 +102,8 @@ export interface RunRecord {
   version: string;
   /** Its replay queue's name; absent on a run stored before versions existed (see Store.adoptUnversionedRun). */
   queue?: string;
+  /** 'wdk' for a run of the official-SDK World (workflow-redis/world): never replayed or woken by native workers. */
+  kind?: string;
 }
 
 /** A live worker, as it announces itself in the workers hash (refreshed every {@link PRESENCE_INTERVAL_MS}). */

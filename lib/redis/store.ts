@@ -124,6 +124,7 @@ function parseRun(h: Record<string, string>): RunRecord | null {
     seen: h.seen,
     version: h.version || DEFAULT_WORKFLOW_VERSION,
     queue: h.queue,
+    ...(h.kind ? { kind: h.kind } : {}),
   };
 }
 

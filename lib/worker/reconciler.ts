@@ -45,6 +45,8 @@ async function reconcileRun(store: Store, runId: string, report: ReconcileReport
   report.scanned++;
   const run = await store.getRun(runId);
   if (!run || (run.status !== 'pending' && run.status !== 'running')) return;
+  // A run of the official-SDK World in a shared prefix: the official runtime owns it.
+  if (run.kind === 'wdk') return;
   // A run stored before versions existed: pinned to version 1 now, and woken below if it is behind.
   if (!run.queue) await store.adoptUnversionedRun(run);
   const behind = run.status === 'pending' || (await store.lastEventId(runId)) !== (run.seen ?? '');

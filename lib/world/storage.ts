@@ -12,7 +12,7 @@ import type { Event, Hook, PaginatedResponse, ResolveData, Storage, Step, Workfl
 import { HookNotFoundError, WorkflowRunNotFoundError, WorkflowWorldError } from '@workflow/errors';
 import type { WorldContext } from './context.js';
 import { badRequest } from './errors.js';
-import { eventFromEntry, flatToRecord, hookFromRecord, runFromHash, stepFromJson } from './entities.js';
+import { eventFromEntry, hookFromRecord, runFromHash, stepFromJson } from './entities.js';
 import { slotOfEventId } from './ids.js';
 import { createEvents } from './transitions.js';
 import { RUN_STATUSES, type RunStatus } from '../domain/run-status.js';

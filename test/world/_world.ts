@@ -32,7 +32,7 @@ export async function snapshot(ctx: WorldContext): Promise<string> {
     let v: unknown;
     if (type === 'hash') v = await ctx.redis.hgetall(key);
     else if (type === 'stream') v = await ctx.redis.xrange(key, '-', '+');
-    else if (type === 'zset') v = await ctx.redis.zrange(key, 0, -1, 'WITHSCORES');
+    else if (type === 'zset') v = await ctx.redis.zrange(key, '0', '-1', 'WITHSCORES');
     else if (type === 'set') v = (await ctx.redis.smembers(key)).sort();
     else v = await ctx.redis.get(key);
     parts.push(`${key} ${type} ${JSON.stringify(v)}`);

@@ -6,7 +6,8 @@
   KEYS[1] run hash (its `queue` field names the route's replay queue)
   (no ARGV: the job template is compiled in, see includes/enqueueReplay.lua)
 
-  Returns {0, jobId} | {-1} no run | {-2, status} run finished
+  Returns {0, jobId} | {-1} no run (or a run of the official-SDK World,
+          kind = wdk: the official runtime wakes those) | {-2, status} run finished
 ]]
 --- @bullmq
 --- @include "codes"
@@ -15,6 +16,7 @@
 --- @include "liveRun"
 --- @include "enqueueReplay"
 
-local run, err = loadLiveRun(KEYS[1], nil, { 'queue' })
+local run, err = loadLiveRun(KEYS[1], nil, { 'queue', 'kind' })
 if not run then return err end
+if run.kind == 'wdk' then return { ERR_RUN_NOT_FOUND } end
 return { OK, enqueueReplay(run.runId, nowMs(), run.queue) }
