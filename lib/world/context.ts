@@ -15,6 +15,7 @@ import { ScriptRunner, WORLD_SCRIPT_NAMES } from '../redis/scripts.js';
 import { prefixProblem } from '../domain/prefix.js';
 import { InvalidArgumentError } from '../errors/errors.js';
 import type { ReplayJobTemplate } from '../queue/bullmq-contract.js';
+import { resolveLogger, type Logger, type LoggerOption } from '../log/logger.js';
 
 /** Options of {@link createWorld}. Every field may also come from the environment. */
 export interface WorldConfig {
@@ -39,6 +40,8 @@ export interface WorldConfig {
   deploymentId?: string;
   /** `start()` re-enqueues every pending and running run, as the official worlds do (default true). */
   recoverActiveRuns?: boolean;
+  /** Where the World logs (default: JSON lines, level from `WORKFLOW_REDIS_LOG_LEVEL`); never payloads or tokens. */
+  logger?: LoggerOption;
 }
 
 /** A {@link WorldConfig} with every default applied. */
@@ -49,6 +52,7 @@ export interface ResolvedWorldConfig {
   concurrency: number;
   deploymentId: string;
   recoverActiveRuns: boolean;
+  logger: Logger;
 }
 
 /** Applies the defaults and checks the options; InvalidArgumentError says what to fix. */
@@ -74,6 +78,7 @@ export function resolveWorldConfig(config: WorldConfig = {}, env: NodeJS.Process
     concurrency,
     deploymentId,
     recoverActiveRuns: config.recoverActiveRuns ?? true,
+    logger: resolveLogger(config.logger),
   };
 }
 

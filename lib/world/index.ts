@@ -10,6 +10,7 @@ import { resolveWorldConfig, WorldContext, type WorldConfig } from './context.js
 import { createWorldStorage } from './storage.js';
 import { createWorldQueue } from './queue.js';
 import { createWorldStreams } from './streams.js';
+import { reenqueueActiveRuns } from './recovery.js';
 
 export type { WorldConfig } from './context.js';
 
@@ -36,7 +37,14 @@ export function createWorld(config?: WorldConfig): World {
     queue: q.queue,
     createQueueHandler: q.createQueueHandler,
     start() {
-      started ??= q.start();
+      started ??= (async () => {
+        await q.start();
+        if (ctx.config.recoverActiveRuns) {
+          const log = ctx.config.logger;
+          const n = await reenqueueActiveRuns(storage.runs, q.queue, (error, runId) => log('warn', 'world: could not re-enqueue an active run', { runId, error }));
+          if (n > 0) log('info', 'world: re-enqueued the active runs on start', { runs: n });
+        }
+      })();
       return started;
     },
     async close() {
