@@ -62,16 +62,64 @@ export function parseStreamEntries(entries: [string, string[]][]): StoredEvent[]
   });
 }
 
-/** One entry of a run's stream (getWritable): a chunk, or the end marker. */
-export type StreamEntry = { index: number; end: true } | { index: number; end?: undefined; data: string };
+/**
+ * One entry of a run's stream: a chunk, or the end marker. A chunk is the
+ * superjson text a native writer (getWritable) appended, or the raw bytes an
+ * official-SDK World writer appended (lib/world/streams.ts, field `b`).
+ */
+export type StreamEntry = { index: number; end: true } | { index: number; end?: undefined; data: string | Uint8Array };
 
-/** Turns XRANGE / XREAD entries of a run's stream (ids `<index + 1>-0`) into chunks and the end marker. */
-export function parseStreamChunks(entries: [string, string[]][]): StreamEntry[] {
-  return entries.map(([id, flat]) => {
-    const index = Number(id.slice(0, id.indexOf('-'))) - 1;
-    const f = parseFields(flat);
-    return f.e !== undefined ? { index, end: true as const } : { index, data: f.d ?? '' };
-  });
+/** An XRANGE / XREAD entry as ioredis gives it: text (`xrange`) or bytes (`xrangeBuffer`, `xreadBuffer`). */
+export type RawStreamEntry = [id: string | Buffer, fields: (string | Buffer)[]];
+
+// Field names of a chunk entry, as char codes: d = data, e = end marker, b = binary (World) chunk.
+const FIELD_D = 0x64;
+const FIELD_E = 0x65;
+const FIELD_B = 0x62;
+
+/** The one-letter field name's char code (0 for any other name). */
+function fieldCode(name: string | Buffer): number {
+  if (name.length !== 1) return 0;
+  return typeof name === 'string' ? name.charCodeAt(0) : name[0]!;
+}
+
+/** The chunk index of entry id `<index + 1>-0`, read without building a string from a Buffer id. */
+function entryIndex(id: string | Buffer): number {
+  if (typeof id === 'string') return Number(id.slice(0, id.indexOf('-'))) - 1;
+  let n = 0;
+  for (let i = 0; i < id.length && id[i] !== 0x2d; i++) n = n * 10 + id[i]! - 0x30;
+  return n - 1;
+}
+
+/**
+ * Turns XRANGE / XREAD entries of a run's stream (ids `<index + 1>-0`) into
+ * chunks and the end marker. Read with the Buffer commands (`xrangeBuffer`,
+ * `xreadBuffer`): a World chunk (field `b`) then comes back as its exact
+ * bytes, a Uint8Array owning its memory (safe to transfer), and a native
+ * chunk as its text. A text reply decodes every field as UTF-8 already, so
+ * a World chunk read that way gives the bytes of that (lossy) text.
+ * Decoding only the `d` value costs less than ioredis decoding the whole
+ * reply (it parses into Buffers and converts after).
+ */
+export function parseStreamChunks(entries: RawStreamEntry[]): StreamEntry[] {
+  const out: StreamEntry[] = new Array(entries.length);
+  for (let j = 0; j < entries.length; j++) {
+    const [id, flat] = entries[j]!;
+    const index = entryIndex(id);
+    let data: string | Buffer = '';
+    let end = false;
+    let binary = false;
+    for (let i = 0; i < flat.length; i += 2) {
+      const c = fieldCode(flat[i]!);
+      if (c === FIELD_D) data = flat[i + 1]!;
+      else if (c === FIELD_E) end = true;
+      else if (c === FIELD_B) binary = true;
+    }
+    if (end) out[j] = { index, end: true };
+    else if (binary) out[j] = { index, data: typeof data === 'string' ? new TextEncoder().encode(data) : new Uint8Array(data) };
+    else out[j] = { index, data: typeof data === 'string' ? data : data.toString('utf8') };
+  }
+  return out;
 }
 
 /** Parses a commitReplay reply {0, resultsJSON, unseen, now, released}. */
@@ -599,7 +647,7 @@ export class Store {
 
   /** Entries of one of the run's streams from `fromIndex` on (at most `count`). */
   async readStreamEntries(runId: string, namespace: string, fromIndex: number, count: number): Promise<StreamEntry[]> {
-    const entries = (await this.client.xrange(this.keys.runStream(runId, namespace), `${fromIndex + 1}-0`, '+', 'COUNT', count)) as [string, string[]][];
+    const entries = (await this.client.xrangeBuffer(this.keys.runStream(runId, namespace), `${fromIndex + 1}-0`, '+', 'COUNT', count)) as RawStreamEntry[];
     return parseStreamChunks(entries);
   }
 

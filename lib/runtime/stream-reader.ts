@@ -11,12 +11,18 @@
  * out of the XREAD until it is read from (back-pressure: at most its
  * high-water mark plus one page is held for it). A new reader, a reader that
  * has room again or a cancelled one interrupts the blocked XREAD with
- * `CLIENT UNBLOCK`; with no reader left the connection is closed.
+ * `CLIENT UNBLOCK`; with no reader left the connection is closed (or kept,
+ * by a source that asks for it).
+ *
+ * {@link ChunkMux} is that multiplexer for any chunk stream of the layout;
+ * {@link StreamMux} is run.getReadable() on it, and the official-SDK
+ * World's `streams.get` (lib/world/streams.ts) is another user. The XREAD is
+ * in Buffer mode, so a World's byte chunks arrive intact (parseStreamChunks).
  */
 import type { Redis } from 'ioredis';
 import { InvalidArgumentError, WorkflowError } from '../errors/errors.js';
 import { streamNamespace, type StreamOptions } from '../authoring/streams.js';
-import type { Store, StreamEntry } from '../redis/store.js';
+import type { RawStreamEntry, Store, StreamEntry } from '../redis/store.js';
 import { parseStreamChunks } from '../redis/store.js';
 import { deserialize } from '../serialization/codec.js';
 
@@ -43,7 +49,14 @@ const HIGH_WATER_MARK = 100;
 /** The XREAD's BLOCK, ms: a timeout bounds how long a lost CLIENT UNBLOCK could leave a reader waiting. */
 const BLOCK_MS = 10_000;
 
-interface Reader {
+/**
+ * One reader of a {@link ChunkMux}: the stream key it reads and the index of
+ * the next entry it reads; the mux calls `push` with the entries it read
+ * (possibly some before `next`, which the reader skips). A reader that
+ * starts past the stream's end reads from the end and skips the chunks
+ * before its start itself, so that an end marker before its start ends it.
+ */
+export interface ChunkReader {
   key: string;
   next: number;
   push(entries: StreamEntry[]): void;
@@ -55,9 +68,30 @@ interface Reader {
   done: boolean;
 }
 
-/** One process's readers of one store's run streams, over one blocking connection. */
-export class StreamMux {
-  private readonly readers = new Set<Reader>();
+/** Where a {@link ChunkMux} reads from. */
+export interface ChunkMuxSource {
+  /** The command connection: CLIENT UNBLOCK goes there (called once a reader exists). */
+  client(): Redis;
+  /** Opens the blocking connection (default: a duplicate of `client()`). */
+  open?(): Redis;
+  /**
+   * Keep the blocking connection open while no reader is left (default:
+   * close it, and open another for the next reader). Readers that come and
+   * go by the hundred (the official runtime's abort streams) then cost no
+   * connection each.
+   */
+  keepConnection?: boolean;
+}
+
+/**
+ * Any number of readers of chunk streams (entry ids `<index + 1>-0`) over
+ * one blocking connection, as described at the top of this file. Readers
+ * are added and removed by their owners; entries come parsed by
+ * parseStreamChunks from an `XREAD` in Buffer mode (a World's byte chunks
+ * intact, native chunks as text).
+ */
+export class ChunkMux {
+  private readonly readers = new Set<ChunkReader>();
   private conn: Redis | undefined;
   private connId: number | undefined;
   private loop: Promise<void> | undefined;
@@ -69,10 +103,7 @@ export class StreamMux {
   private idle: (() => void) | undefined;
   private closed = false;
 
-  private store!: Store;
-
-  /** `openStore`: the store the streams are read from (opened on the first reader). */
-  constructor(private readonly openStore: () => Promise<Store>) {}
+  constructor(private readonly source: ChunkMuxSource) {}
 
   /** Readers open now (tests, metrics). */
   get size(): number {
@@ -86,89 +117,38 @@ export class StreamMux {
     return n;
   }
 
-  /**
-   * A reader of the run's stream of `namespace`: opens it (a run that ends
-   * closes it, even unwritten), then delivers chunks from `startIndex`.
-   */
-  readable<T>(runId: string, opts: ReadableOptions = {}): ReadableStream<T> {
-    return this.entries<T, T>(runId, opts, (_index, value) => value);
+  /** Has {@link close} been called? */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
-  /** {@link readable}, each chunk mapped with its index (the HTTP route's SSE ids). */
-  entries<T, R>(runId: string, opts: ReadableOptions, map: (index: number, value: T) => R): ReadableStream<R> {
-    const { namespace, startIndex } = checkReadableOptions(opts);
-    let reader: Reader | undefined;
-    let cancelled = false;
-    return new ReadableStream<R>(
-      {
-        start: async (controller) => {
-          this.store ??= await this.openStore();
-          const key = this.store.keys.runStream(runId, namespace);
-          const { entries, closed } = await this.store.openStream(runId, namespace);
-          const chunks = closed ? entries - 1 : entries;
-          const r: Reader = {
-            key,
-            next: startIndex >= 0 ? startIndex : Math.max(0, chunks + startIndex),
-            done: false,
-            hasRoom: () => (controller.desiredSize ?? 1) > 0,
-            queued: () => HIGH_WATER_MARK - (controller.desiredSize ?? HIGH_WATER_MARK),
-            push: (list) => {
-              for (const e of list) {
-                if (r.done || e.index < r.next) continue;
-                r.next = e.index + 1;
-                if (e.end) {
-                  this.remove(r);
-                  controller.close();
-                  return;
-                }
-                try {
-                  controller.enqueue(map(e.index, deserialize<T>(e.data)));
-                } catch (err) {
-                  r.fail(err);
-                  return;
-                }
-              }
-            },
-            fail: (err) => {
-              this.remove(r);
-              controller.error(err);
-            },
-          };
-          reader = r;
-          // Cancelled while it was opened: nothing to hold.
-          if (!cancelled) this.add(r);
-        },
-        // Read from again: take it back into the XREAD if it was left out.
-        pull: () => {
-          if (reader && !reader.done) this.interrupt();
-        },
-        cancel: () => {
-          cancelled = true;
-          if (reader) this.remove(reader);
-        },
-      },
-      { highWaterMark: HIGH_WATER_MARK },
-    );
-  }
-
-  /** Closes the blocking connection; open readers error. */
-  async close(): Promise<void> {
-    this.closed = true;
-    for (const r of [...this.readers]) r.fail(new WorkflowError('The workflow client was closed (closeWorkflowClient) while a run stream was read.'));
-    this.idle?.();
-    this.conn?.disconnect();
-    this.conn = undefined;
-    await this.loop?.catch(() => undefined);
-  }
-
-  private add(r: Reader): void {
+  /** Starts delivering to `r`; `closedError` fails it at once if the mux is closed. */
+  add(r: ChunkReader, closedError: () => unknown): void {
     if (this.closed) {
-      r.fail(new WorkflowError('The workflow client was closed (closeWorkflowClient): configure it again to read run streams.'));
+      r.fail(closedError());
       return;
     }
     this.readers.add(r);
     this.ensureLoop();
     this.interrupt();
+  }
+
+  /** Stops delivering to `r` (ended, failed or cancelled); idempotent. */
+  remove(r: ChunkReader): void {
+    if (r.done) return;
+    r.done = true;
+    this.readers.delete(r);
+    this.interrupt();
+  }
+
+  /** Closes the blocking connection; open readers fail with `err`. */
+  async close(err: () => unknown): Promise<void> {
+    this.closed = true;
+    for (const r of [...this.readers]) r.fail(err());
+    this.idle?.();
+    this.conn?.disconnect();
+    this.conn = undefined;
+    await this.loop?.catch(() => undefined);
   }
 
   private ensureLoop(): void {
@@ -179,20 +159,14 @@ export class StreamMux {
     });
   }
 
-  private remove(r: Reader): void {
-    if (r.done) return;
-    r.done = true;
-    this.readers.delete(r);
-    this.interrupt();
-  }
-
   /**
    * Wakes the loop: from an idle wait, or from a blocked XREAD (CLIENT UNBLOCK
    * from the command connection). The XREAD may not have reached Redis yet
    * when the UNBLOCK does (two connections): it is sent again until it finds
-   * the XREAD blocked, or the XREAD returned.
+   * the XREAD blocked, or the XREAD returned. Also called by a reader read
+   * from again, to take it back into the XREAD.
    */
-  private interrupt(): void {
+  interrupt(): void {
     this.gen++;
     if (this.idle) {
       const wake = this.idle;
@@ -206,7 +180,7 @@ export class StreamMux {
     this.unblocking = true;
     try {
       for (let i = 0; i < 50 && this.blocked && this.blockGen < this.gen && this.connId !== undefined; i++) {
-        const n = await (this.store.client as Redis).client('UNBLOCK', this.connId).catch(() => 0);
+        const n = await this.source.client().client('UNBLOCK', this.connId).catch(() => 0);
         if (n === 1) return;
         await new Promise((r) => setTimeout(r, 2));
       }
@@ -216,14 +190,19 @@ export class StreamMux {
   }
 
   private async connection(): Promise<Redis> {
-    if (!this.conn) {
-      const conn = (this.store.client as Redis).duplicate({ lazyConnect: true, connectionName: 'workflow-redis-streams' });
-      conn.on('error', () => undefined);
-      this.conn = conn;
-      await conn.connect();
-      this.connId = Number(await conn.client('ID'));
+    let conn = this.conn;
+    if (!conn) {
+      const c = this.source.open?.() ?? this.source.client().duplicate({ lazyConnect: true, connectionName: 'workflow-redis-streams' });
+      c.on('error', () => undefined);
+      // A reconnect gives the connection another id: ask again before the next XREAD.
+      c.on('close', () => {
+        if (this.conn === c) this.connId = undefined;
+      });
+      this.conn = conn = c;
+      if (c.status === 'wait') await c.connect();
     }
-    return this.conn;
+    this.connId ??= Number(await conn.client('ID'));
+    return conn;
   }
 
   private async run(): Promise<void> {
@@ -248,26 +227,129 @@ export class StreamMux {
         // An entry id after `<next>-0` is the chunk of index `next` or later.
         const ids = keys.map((k) => `${wanted.get(k)!}-0`);
         this.blocked = true;
-        let reply: [string, [string, string[]][]][] | null;
+        let reply: [Buffer, RawStreamEntry[]][] | null;
         try {
-          reply = (await conn.xread('COUNT', PAGE, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as typeof reply;
+          reply = (await conn.xreadBuffer('COUNT', PAGE, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as unknown as typeof reply;
         } finally {
           this.blocked = false;
         }
         if (!reply) continue;
-        for (const [key, entries] of reply) {
+        for (const [rawKey, entries] of reply) {
+          const key = rawKey.toString();
           const parsed = parseStreamChunks(entries);
-          for (const r of [...this.readers]) if (r.key === key) r.push(parsed);
+          if (parsed.length === 0) continue;
+          // Entries are dense from the first: a reader left out of this XREAD (full)
+          // and behind it would see a gap, so it waits for its own next read.
+          const first = parsed[0]!.index;
+          for (const r of [...this.readers]) if (r.key === key && r.next >= first) r.push(parsed);
         }
       }
     } catch (err) {
       if (!this.closed) for (const r of [...this.readers]) r.fail(err);
     } finally {
-      if (this.readers.size === 0 || this.closed) {
+      if (this.closed || (this.readers.size === 0 && !this.source.keepConnection)) {
         this.conn?.disconnect();
         this.conn = undefined;
         this.connId = undefined;
       }
     }
+  }
+}
+
+/** One process's readers of one store's run streams (run.getReadable), over one blocking connection. */
+export class StreamMux {
+  private store!: Store;
+  private readonly mux = new ChunkMux({ client: () => this.store.client as Redis });
+
+  /** `openStore`: the store the streams are read from (opened on the first reader). */
+  constructor(private readonly openStore: () => Promise<Store>) {}
+
+  /** Readers open now (tests, metrics). */
+  get size(): number {
+    return this.mux.size;
+  }
+
+  /** Chunks delivered to open readers and not read yet (back-pressure keeps it near HIGH_WATER_MARK + PAGE per reader). */
+  get buffered(): number {
+    return this.mux.buffered;
+  }
+
+  /**
+   * A reader of the run's stream of `namespace`: opens it (a run that ends
+   * closes it, even unwritten), then delivers chunks from `startIndex`.
+   */
+  readable<T>(runId: string, opts: ReadableOptions = {}): ReadableStream<T> {
+    return this.entries<T, T>(runId, opts, (_index, value) => value);
+  }
+
+  /**
+   * {@link readable}, each chunk mapped with its index (the HTTP route's SSE
+   * ids). A chunk an official-SDK World wrote (bytes) comes as a Uint8Array.
+   */
+  entries<T, R>(runId: string, opts: ReadableOptions, map: (index: number, value: T) => R): ReadableStream<R> {
+    const { namespace, startIndex } = checkReadableOptions(opts);
+    let reader: ChunkReader | undefined;
+    let cancelled = false;
+    const mux = this.mux;
+    return new ReadableStream<R>(
+      {
+        start: async (controller) => {
+          this.store ??= await this.openStore();
+          const key = this.store.keys.runStream(runId, namespace);
+          const { entries, closed } = await this.store.openStream(runId, namespace);
+          const chunks = closed ? entries - 1 : entries;
+          const first = startIndex >= 0 ? startIndex : Math.max(0, chunks + startIndex);
+          const r: ChunkReader = {
+            key,
+            // Read from the end at most, skipping chunks up to `first`: an end marker
+            // before `first` (now or later) still ends the reader.
+            next: Math.min(first, chunks),
+            done: false,
+            hasRoom: () => (controller.desiredSize ?? 1) > 0,
+            queued: () => HIGH_WATER_MARK - (controller.desiredSize ?? HIGH_WATER_MARK),
+            push: (list) => {
+              for (const e of list) {
+                if (r.done || e.index < r.next) continue;
+                r.next = e.index + 1;
+                if (e.end) {
+                  mux.remove(r);
+                  controller.close();
+                  return;
+                }
+                if (e.index < first) continue;
+                try {
+                  const value = typeof e.data === 'string' ? deserialize<T>(e.data) : (e.data as T);
+                  controller.enqueue(map(e.index, value));
+                } catch (err) {
+                  r.fail(err);
+                  return;
+                }
+              }
+            },
+            fail: (err) => {
+              mux.remove(r);
+              controller.error(err);
+            },
+          };
+          reader = r;
+          // Cancelled while it was opened: nothing to hold.
+          if (!cancelled) mux.add(r, () => new WorkflowError('The workflow client was closed (closeWorkflowClient): configure it again to read run streams.'));
+        },
+        // Read from again: take it back into the XREAD if it was left out.
+        pull: () => {
+          if (reader && !reader.done) mux.interrupt();
+        },
+        cancel: () => {
+          cancelled = true;
+          if (reader) mux.remove(reader);
+        },
+      },
+      { highWaterMark: HIGH_WATER_MARK },
+    );
+  }
+
+  /** Closes the blocking connection; open readers error. */
+  async close(): Promise<void> {
+    await this.mux.close(() => new WorkflowError('The workflow client was closed (closeWorkflowClient) while a run stream was read.'));
   }
 }
