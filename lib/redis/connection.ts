@@ -44,7 +44,9 @@ export function openConnection(input: ConnectionInput | undefined, opts: { block
     if ((input.options as RedisOptions | undefined)?.keyPrefix) {
       throw new InvalidArgumentError("The ioredis instance has keyPrefix set: scripts build some keys themselves, so use the `prefix` option instead.");
     }
-    return opts.probe && input instanceof Redis ? input.duplicate(probe) : (input as Redis).duplicate();
+    if (opts.probe && input instanceof Redis) return input.duplicate(probe);
+    // A blocking copy (BullMQ workers) must never give up a command: BullMQ refuses the connection otherwise.
+    return opts.blocking ? (input as Redis).duplicate({ maxRetriesPerRequest: null }) : (input as Redis).duplicate();
   }
   if (typeof input === 'object') return new Redis({ ...input, ...extra });
   throw new InvalidArgumentError('connection must be a redis:// URL, ioredis options or an ioredis instance.');
