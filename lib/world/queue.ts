@@ -24,7 +24,7 @@ import type { Redis } from 'ioredis';
 import { WorkflowWorldError } from '@workflow/errors';
 import type { MessageId, Queue as WorldQueue, QueueOptions, QueuePayload, QueuePrefix, ValidQueueName } from '@workflow/world';
 import { WORLD_QUEUE_NAMES } from '../redis/keys.js';
-import { resolveLogger, type Logger } from '../log/logger.js';
+import type { Logger } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import type { WorldContext } from './context.js';
 import { decodeBody, encodeBody } from './transport.js';
@@ -166,7 +166,7 @@ function badRequest(error: string): Response {
 
 /** Builds the World's queue on the context's Redis (nothing connects before the first call). */
 export function createWorldQueue(ctx: WorldContext, options: WorldQueueOptions = {}): WorldQueueParts {
-  const log = options.log ?? resolveLogger(undefined);
+  const log = options.log ?? ctx.config.logger;
   const outages = new OutageLog(log, 'world queue');
   const attempts = options.attempts ?? 32;
   const retryDelayMs = options.retryDelayMs ?? 5000;
