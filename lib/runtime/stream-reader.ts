@@ -68,6 +68,51 @@ export interface ChunkReader {
   done: boolean;
 }
 
+/**
+ * The {@link ChunkReader} of a ReadableStream's controller: entries from
+ * `next` on (each once), chunks before `first` skipped, the end marker
+ * closes the stream; `deliver` enqueues one chunk (a throw fails the reader).
+ */
+export function controllerReader<R>(
+  mux: ChunkMux,
+  key: string,
+  range: { first: number; next: number },
+  controller: ReadableStreamDefaultController<R>,
+  highWaterMark: number,
+  deliver: (index: number, data: string | Uint8Array) => void,
+): ChunkReader {
+  const r: ChunkReader = {
+    key,
+    next: range.next,
+    done: false,
+    hasRoom: () => (controller.desiredSize ?? 1) > 0,
+    queued: () => highWaterMark - (controller.desiredSize ?? highWaterMark),
+    push: (list) => {
+      for (const e of list) {
+        if (r.done || e.index < r.next) continue;
+        r.next = e.index + 1;
+        if (e.end) {
+          mux.remove(r);
+          controller.close();
+          return;
+        }
+        if (e.index < range.first) continue;
+        try {
+          deliver(e.index, e.data);
+        } catch (err) {
+          r.fail(err);
+          return;
+        }
+      }
+    },
+    fail: (err) => {
+      mux.remove(r);
+      controller.error(err);
+    },
+  };
+  return r;
+}
+
 /** Where a {@link ChunkMux} reads from. */
 export interface ChunkMuxSource {
   /** The command connection: CLIENT UNBLOCK goes there (called once a reader exists). */
@@ -299,38 +344,12 @@ export class StreamMux {
           const { entries, closed } = await this.store.openStream(runId, namespace);
           const chunks = closed ? entries - 1 : entries;
           const first = startIndex >= 0 ? startIndex : Math.max(0, chunks + startIndex);
-          const r: ChunkReader = {
-            key,
-            // Read from the end at most, skipping chunks up to `first`: an end marker
-            // before `first` (now or later) still ends the reader.
-            next: Math.min(first, chunks),
-            done: false,
-            hasRoom: () => (controller.desiredSize ?? 1) > 0,
-            queued: () => HIGH_WATER_MARK - (controller.desiredSize ?? HIGH_WATER_MARK),
-            push: (list) => {
-              for (const e of list) {
-                if (r.done || e.index < r.next) continue;
-                r.next = e.index + 1;
-                if (e.end) {
-                  mux.remove(r);
-                  controller.close();
-                  return;
-                }
-                if (e.index < first) continue;
-                try {
-                  const value = typeof e.data === 'string' ? deserialize<T>(e.data) : (e.data as T);
-                  controller.enqueue(map(e.index, value));
-                } catch (err) {
-                  r.fail(err);
-                  return;
-                }
-              }
-            },
-            fail: (err) => {
-              mux.remove(r);
-              controller.error(err);
-            },
-          };
+          // Read from the end at most, skipping chunks up to `first`: an end marker
+          // before `first` (now or later) still ends the reader.
+          const r = controllerReader(mux, key, { first, next: Math.min(first, chunks) }, controller, HIGH_WATER_MARK, (index, data) => {
+            const value = typeof data === 'string' ? deserialize<T>(data) : (data as T);
+            controller.enqueue(map(index, value));
+          });
           reader = r;
           // Cancelled while it was opened: nothing to hold.
           if (!cancelled) mux.add(r, () => new WorkflowError('The workflow client was closed (closeWorkflowClient): configure it again to read run streams.'));

@@ -5,41 +5,13 @@
  * digits: the spec 6/7 form, so a later facade needs no data migration) and
  * cursors (the slot, as text).
  */
-import { randomBytes } from 'node:crypto';
+import { ulid } from '../runtime/ids.js';
+
+/** The ULID of run ids and message ids: the one generator of the package (lib/runtime/ids.ts), monotonic per process. */
+export { ulid };
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
-
-let lastTime = -1;
-let lastRandom: number[] = [];
-
-/** A ULID: 48-bit ms time then 80 random bits, increasing within one ms in this process. */
-export function ulid(now = Date.now()): string {
-  let rnd: number[];
-  if (now === lastTime) {
-    // Monotonic: the previous random part plus one (base 32 digits, carried).
-    rnd = lastRandom.slice();
-    for (let i = rnd.length - 1; i >= 0; i--) {
-      if (rnd[i]! < 31) {
-        rnd[i]!++;
-        break;
-      }
-      rnd[i] = 0;
-    }
-  } else {
-    const bytes = randomBytes(16);
-    rnd = Array.from({ length: 16 }, (_, i) => bytes[i]! & 31);
-    lastTime = now;
-  }
-  lastRandom = rnd;
-  let time = '';
-  let t = now;
-  for (let i = 0; i < 10; i++) {
-    time = CROCKFORD[t % 32] + time;
-    t = Math.floor(t / 32);
-  }
-  return time + rnd.map((d) => CROCKFORD[d]).join('');
-}
 
 /** The ms time of a ULID, or undefined when the text is not one. */
 export function ulidTime(id: string): number | undefined {

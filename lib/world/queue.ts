@@ -16,7 +16,6 @@
  * attempt 1: the runtime takes attempt 1 as "no earlier delivery of this
  * message", the condition of its turbo path and of inline step ownership.
  */
-import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { DelayedError, Queue as BullQueue, Worker, type Job, type JobsOptions } from 'bullmq';
@@ -27,6 +26,7 @@ import { WORLD_QUEUE_NAMES } from '../redis/keys.js';
 import type { Logger } from '../log/logger.js';
 import { OutageLog } from '../log/outage.js';
 import type { WorldContext } from './context.js';
+import { ulid } from './ids.js';
 import { decodeBody, encodeBody } from './transport.js';
 
 /** The queue half of a World, plus its background work. */
@@ -87,18 +87,6 @@ const MAX_DELAY_MS = 2_147_483_647;
 
 /** How much of a route's reply is read (a `{ timeoutSeconds }` answer is a few bytes). */
 const MAX_REPLY_BYTES = 64 * 1024;
-
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-/** A ULID (48-bit time, 80 random bits, Crockford base32): sorts by creation time, unique without coordination. */
-function ulid(now = Date.now()): string {
-  let time = '';
-  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = CROCKFORD[t % 32] + time;
-  const bytes = randomBytes(16);
-  let rand = '';
-  for (let i = 0; i < 16; i++) rand += CROCKFORD[bytes[i] & 31];
-  return time + rand;
-}
 
 /** The kind of a queue name; a WorkflowWorldError names the expected form. */
 function kindOf(queueName: unknown): Kind {

@@ -24,7 +24,7 @@ import type { Redis } from 'ioredis';
 import { EntityConflictError, RunExpiredError, WorkflowWorldError } from '@workflow/errors';
 import type { GetChunksOptions, StreamChunk, StreamChunksResponse, StreamInfoResponse, Streamer } from '@workflow/world';
 import { parseStreamChunks, type RawStreamEntry } from '../redis/store.js';
-import { ChunkMux, type ChunkReader } from '../runtime/stream-reader.js';
+import { ChunkMux, controllerReader, type ChunkReader } from '../runtime/stream-reader.js';
 import type { WorldContext } from './context.js';
 
 /** The World's `streams` member, plus closing its readers. */
@@ -127,35 +127,14 @@ export function createWorldStreams(ctx: WorldContext): WorldStreamsParts {
     return new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          const r: ChunkReader = {
-            key,
-            next,
-            done: false,
-            hasRoom: () => (controller.desiredSize ?? 1) > 0,
-            queued: () => HIGH_WATER_MARK - (controller.desiredSize ?? HIGH_WATER_MARK),
-            push: (list) => {
-              for (const e of list) {
-                if (r.done || e.index < r.next) continue;
-                r.next = e.index + 1;
-                if (e.end) {
-                  mux.remove(r);
-                  controller.close();
-                  return;
-                }
-                if (e.index < first) continue;
-                let bytes = bytesOf(e.data);
-                // An empty chunk carries nothing, and a byte stream refuses to enqueue one (world-local skips them too).
-                if (bytes.byteLength === 0) continue;
-                if (given.has(bytes)) bytes = bytes.slice();
-                given.add(bytes);
-                controller.enqueue(bytes);
-              }
-            },
-            fail: (err) => {
-              mux.remove(r);
-              controller.error(err);
-            },
-          };
+          const r = controllerReader(mux, key, { first, next }, controller, HIGH_WATER_MARK, (_index, data) => {
+            let bytes = bytesOf(data);
+            // An empty chunk carries nothing, and a byte stream refuses to enqueue one (world-local skips them too).
+            if (bytes.byteLength === 0) return;
+            if (given.has(bytes)) bytes = bytes.slice();
+            given.add(bytes);
+            controller.enqueue(bytes);
+          });
           reader = r;
           mux.add(r, closedError);
         },

@@ -18,12 +18,5 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return { ERR_RUN_NOT_FOUND } end
 local key = KEYS[2]
 redis.call('HSETNX', KEYS[3], ARGV[1], key)
-if TERMINAL[status] then
-  endStream(key)
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl > 0 then
-    redis.call('PEXPIRE', key, ttl)
-    redis.call('PEXPIRE', KEYS[3], ttl)
-  end
-end
+if TERMINAL[status] then endStreamOfFinishedRun(KEYS[1], key, KEYS[3]) end
 return { OK, redis.call('XLEN', key), streamClosed(key) and 1 or 0 }

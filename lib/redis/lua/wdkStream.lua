@@ -39,12 +39,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 
 if status and TERMINAL[status] then
   redis.call('HSETNX', KEYS[3], ARGV[1], key)
-  endStream(key)
-  local ttl = redis.call('PTTL', KEYS[1])
-  if ttl > 0 then
-    redis.call('PEXPIRE', key, ttl)
-    redis.call('PEXPIRE', KEYS[3], ttl)
-  end
+  endStreamOfFinishedRun(KEYS[1], key, KEYS[3])
   local n = redis.call('XLEN', key)
   if chunks > 0 then return { ERR_RUN_EXPIRED, status } end
   return { OK, n, n, 1 }

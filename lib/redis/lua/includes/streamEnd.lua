@@ -27,3 +27,14 @@ local function endRunStreams(streamsKey, ttl)
   end
   if ttl and #s > 0 then redis.call('PEXPIRE', streamsKey, ttl) end
 end
+
+-- A stream of a run that has finished: its end marker now, and the run's
+-- retention (the run hash's TTL) for it and the run's streams hash.
+local function endStreamOfFinishedRun(runKey, key, streamsKey)
+  endStream(key)
+  local ttl = redis.call('PTTL', runKey)
+  if ttl > 0 then
+    redis.call('PEXPIRE', key, ttl)
+    redis.call('PEXPIRE', streamsKey, ttl)
+  end
+end
