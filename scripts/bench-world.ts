@@ -15,7 +15,7 @@
  *
  *   npm run bench:world                                    # every available world
  *   npm run bench:world -- --worlds local,postgres
- *   npm run bench:world -- --runs 20 --hook-runs 10 --burst 200 --concurrency 50 --burst-rounds 3 \
+ *   npm run bench:world -- --runs 20 --hook-runs 30 --burst 200 --concurrency 50 --burst-rounds 3 \
  *                          --step-runs-10 10 --step-runs-100 4
  *   npm run bench:world -- --no-world-timing               # the Worlds as they are, without the timing wrapper
  *

@@ -20,7 +20,7 @@ export const BENCH_DEPS = {
 
 export const PARAMS = {
   runs: intArg('runs', 20),
-  hookRuns: intArg('hook-runs', 10),
+  hookRuns: intArg('hook-runs', 30),
   idleMs: intArg('idle-ms', 1000),
   burst: intArg('burst', 200),
   concurrency: intArg('concurrency', 50),
