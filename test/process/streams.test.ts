@@ -16,6 +16,7 @@ import { processSuite, type WorkerProcess } from './_workers.js';
 import express from 'express';
 import { workflowRouter } from 'workflow-redis/express';
 import { serve } from '../express/_util.js';
+import { readAll } from '../helpers/read-all.js';
 
 // A full garbage collection on demand (for the memory check): the flag takes effect for a new context.
 setFlagsFromString('--expose-gc');
@@ -28,17 +29,6 @@ function retainedHeap(): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** Reads a stream to its end; `onChunk` sees each chunk as it arrives. */
-async function readAll<T>(stream: ReadableStream<T>, onChunk?: (c: T, n: number) => void): Promise<T[]> {
-  const out: T[] = [];
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return out;
-    out.push(value);
-    onChunk?.(value, out.length);
-  }
-}
 
 describe('process: run streams', function () {
   this.timeout(120_000);

@@ -14,19 +14,10 @@ import { createWorldStreams, ORPHAN_STREAM_TTL_MS, type WorldStreamsParts } from
 import { parseStreamChunks, Store, type RawStreamEntry } from '../../lib/redis/store.js';
 import { StreamMux } from '../../lib/runtime/stream-reader.js';
 import { startRedis, uniquePrefix, waitFor, type TestRedis } from '../helpers/redis.js';
+import { readAll } from '../helpers/read-all.js';
 
 type Streams = Streamer['streams'];
 
-/** Reads a stream to its end. */
-async function readAll<T>(stream: ReadableStream<T>): Promise<T[]> {
-  const out: T[] = [];
-  const reader = stream.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return out;
-    out.push(value);
-  }
-}
 
 const text = (chunks: Uint8Array[]) => chunks.map((c) => Buffer.from(c).toString('utf8'));
 const bytes = (...b: number[]) => new Uint8Array(b);
