@@ -55,6 +55,12 @@ const approval = defineWorkflow('nest-approval', async (orderId: string) => {
 });
 
 /** The token of the run's first hook, once the hook is live. */
+const tagged = defineWorkflow('nest-tagged', async (id: string) => {
+  const hook = createHook<{ go: string }>({ token: `nest-tagged:${id}`, tags: ['nest-batch'] });
+  const { go } = await hook;
+  return `${id}:${go}`;
+});
+
 async function hookToken(service: WorkflowService, run: Run): Promise<string> {
   const token = await waitFor(
     async () => {
@@ -92,7 +98,7 @@ describe('workflow-redis/nest', () => {
         WorkflowModule.forRoot({
           connection: redis.url,
           prefix: uniquePrefix('nest'),
-          workflows: [echoWebhook, manualWebhook, approval],
+          workflows: [echoWebhook, manualWebhook, approval, tagged],
           worker: { concurrency: 4, lockDurationMs: 5000, reconcileIntervalMs: 0 },
         }),
       ],
@@ -174,6 +180,15 @@ describe('workflow-redis/nest', () => {
     const tooLong = await fetch(`${base}/.well-known/workflow/v1/webhook/${'t'.repeat(300)}`, { method: 'POST', body: 'x' });
     expect(tooLong.status).to.equal(400);
     await tooLong.body?.cancel();
+  });
+
+  it('resumeHooks through the service resumes every hook of a tag', async () => {
+    const runs = await Promise.all(['a', 'b', 'c'].map((id) => service.start(tagged, [id])));
+    for (const run of runs) await hookToken(service, run);
+    const resumed = await service.resumeHooks({ tag: 'nest-batch' }, { go: 'now' });
+    expect(resumed.map((h) => h.runId).sort()).to.deep.equal(runs.map((r) => r.runId).sort());
+    expect(await Promise.all(runs.map((r) => r.returnValue))).to.deep.equal(['a:now', 'b:now', 'c:now']);
+    expect(await service.resumeHooks({ tag: 'nest-batch' }, { go: 'again' })).to.deep.equal([]);
   });
 
   it('answers 404 for a plain hook token on the webhook route; resumeHook through the service resumes it', async () => {

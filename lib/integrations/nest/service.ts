@@ -15,9 +15,12 @@ import {
   getRun,
   listRuns,
   resumeHook,
+  resumeHooks,
   resumeWebhook,
   start,
   type HookInfo,
+  type ResumeHooksOptions,
+  type ResumeHooksSelector,
   type ListRunsOptions,
   type Run,
   type RunPage,
@@ -103,6 +106,15 @@ export class WorkflowService implements OnModuleInit, BeforeApplicationShutdown,
   /** Resumes the hook holding `token` with `payload`; rejects with `HookNotFoundError` for an unknown token. */
   resumeHook<T = unknown>(token: string, payload: T): Promise<HookInfo> {
     return resumeHook(token, payload);
+  }
+
+  /**
+   * Resumes every live hook with `selector.tag` with `payload`, in claim order,
+   * and resolves to the hooks resumed; see `resumeHooks` in `workflow-redis/api`
+   * (TooManyHooksError above `maxHooks`, nothing resumed then).
+   */
+  resumeHooks<T = unknown>(selector: ResumeHooksSelector, payload: T, opts?: ResumeHooksOptions): Promise<HookInfo[]> {
+    return resumeHooks(selector, payload, opts);
   }
 
   /** Resumes the webhook holding `token` with an HTTP request and resolves to the HTTP response. */
