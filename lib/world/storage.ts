@@ -236,11 +236,19 @@ async function scoreRange(redis: WorldContext['redis'], key: string, order: 'asc
   const i = cursor.indexOf(':');
   const score = cursor.slice(0, i);
   const member = cursor.slice(i + 1);
-  // Members with the cursor's score sort by member: take them from the score on, then drop up to the cursor.
-  const flat = order === 'asc'
-    ? await redis.zrangebyscore(key, score, '+inf', 'WITHSCORES', 'LIMIT', 0, count + 64)
-    : await redis.zrevrangebyscore(key, score, '-inf', 'WITHSCORES', 'LIMIT', 0, count + 64);
-  return pairs(flat)
-    .filter(([m, s]) => (s !== score ? true : order === 'asc' ? m > member : m < member))
-    .slice(0, count);
+  // Members with the cursor's score sort by member: read from the score on, dropping those up to the
+  // cursor, page after page (any number of runs may share a creation millisecond).
+  const out: [string, string][] = [];
+  for (let offset = 0; out.length < count; offset += count) {
+    const flat = order === 'asc'
+      ? await redis.zrangebyscore(key, score, '+inf', 'WITHSCORES', 'LIMIT', offset, count)
+      : await redis.zrevrangebyscore(key, score, '-inf', 'WITHSCORES', 'LIMIT', offset, count);
+    const page = pairs(flat);
+    for (const [m, s] of page) {
+      if (s === score && (order === 'asc' ? m <= member : m >= member)) continue;
+      if (out.length < count) out.push([m, s]);
+    }
+    if (page.length < count) break;
+  }
+  return out;
 }
